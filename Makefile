@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint eval bench clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: set up and run the headline deploy on the built-in sandbox (no person needed)
+demo: $(STAMP)
+	@bash evals/demo.sh
+
+## test: set up with the dev extras, run lint, types, import contracts and the whole suite
+test: $(STAMP)
+	$(BIN)/ruff check agent skills tools memory prompts tests evals
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python evals/bench_cli.py
+
+clean:
+	rm -rf $(VENV) .runbook

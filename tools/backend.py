@@ -1,0 +1,145 @@
+"""What a backend is: one protocol per outside system, bundled in `Backend`.
+
+The sandbox (`tools.sandbox`) implements these against a simulated fleet; the ECS backend
+implements them with boto3. Skills only ever see these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from tools.clock import Clock
+from tools.config import ConfigError, RunbookConfig
+from tools.models import (
+    Alarm,
+    HealthCheckInfo,
+    Image,
+    LogEvent,
+    MetricWindow,
+    RolloutStatus,
+    SecretCheck,
+    ServiceStatus,
+    ServiceTarget,
+    TaskDefinition,
+    TaskHealth,
+)
+
+
+class BackendError(Exception):
+    """Something the outside world refused; the message is one sentence for the user."""
+
+
+class NotFound(BackendError):
+    """A service, task definition, image or other resource does not exist."""
+
+
+class AccessDenied(BackendError):
+    """The caller lacks a permission; the message names it."""
+
+
+class Platform(Protocol):
+    """Where services run (ECS)."""
+
+    label: str
+
+    def describe_service(self, target: ServiceTarget) -> ServiceStatus: ...
+
+    def current_task_definition(self, target: ServiceTarget) -> TaskDefinition: ...
+
+    def task_definition(self, target: ServiceTarget, revision: int) -> TaskDefinition: ...
+
+    def register_revision(self, target: ServiceTarget, base: TaskDefinition, image: Image) -> TaskDefinition:
+        """A new revision equal to `base` except for the container image."""
+        ...
+
+    def start_canary(self, target: ServiceTarget, task_definition: TaskDefinition, count: int) -> list[TaskHealth]: ...
+
+    def canary_tasks(self, target: ServiceTarget) -> list[TaskHealth]: ...
+
+    def remove_canary(self, target: ServiceTarget) -> None:
+        """Stop and delete the canary; a no-op when there is none."""
+        ...
+
+    def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None: ...
+
+    def rollout_status(self, target: ServiceTarget) -> RolloutStatus: ...
+
+    def load_balancer_health_check(self, target: ServiceTarget) -> HealthCheckInfo | None: ...
+
+
+class Registry(Protocol):
+    def find_image(self, repository: str, tag: str) -> Image | None: ...
+
+
+class Metrics(Protocol):
+    def observe(
+        self, target: ServiceTarget, version: str | None, start: datetime, end: datetime, period_seconds: int = 10
+    ) -> MetricWindow:
+        """Traffic served by `version` (None: the whole service) between start and end."""
+        ...
+
+
+class Logs(Protocol):
+    def error_events(
+        self, target: ServiceTarget, start: datetime, end: datetime, pattern: str | None = None, limit: int = 200
+    ) -> list[LogEvent]: ...
+
+
+class Incidents(Protocol):
+    def active_alarms(self, target: ServiceTarget) -> list[Alarm]:
+        """Alarms in ALARM that belong to the service."""
+        ...
+
+
+class Secrets(Protocol):
+    def check_readable(self, name: str, reference: str) -> SecretCheck:
+        """Whether the caller can read the secret; never returns or stores its value."""
+        ...
+
+
+@dataclass
+class Backend:
+    name: str
+    platform: Platform
+    registry: Registry
+    metrics: Metrics
+    logs: Logs
+    incidents: Incidents
+    secrets: Secrets
+    clock: Clock
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for callback in self.on_close:
+            callback()
+
+
+def target_for(config: RunbookConfig, service: str, environment: str | None) -> ServiceTarget:
+    env_name, env = config.environment(environment)
+    svc = config.service(service)
+    return ServiceTarget(
+        key=service, name=svc.service_name or service, environment=env_name, cluster=env.cluster, config=svc
+    )
+
+
+def open_backend(config: RunbookConfig, environment: str | None, state_dir: Path) -> Backend:
+    """The backend the environment's config chooses."""
+    env_name, env = config.environment(environment)
+    if env.backend == "sandbox":
+        from tools.sandbox import open_sandbox
+
+        return open_sandbox(config, state_dir)
+    if env.backend == "ecs":
+        try:
+            from tools.aws import open_ecs_backend  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigError(
+                f"Environment '{env_name}' uses backend 'ecs', which needs the AWS extra:"
+                " pip install 'runbook[aws]'."
+            ) from None
+        return open_ecs_backend(config, env_name)  # type: ignore[no-any-return]
+    raise ConfigError(f"Environment '{env_name}' names an unknown backend '{env.backend}'.")

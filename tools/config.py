@@ -1,0 +1,189 @@
+"""`runbook.yaml`: what runbook deploys, where, and under which rules.
+
+Loaded once per command (never at import time) and validated with pydantic. A bad file ends
+in `ConfigError`, whose message names the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_FILENAME = "runbook.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one sentence for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApprovalPolicy(_Strict):
+    """Who may approve a deploy into an environment, and how."""
+
+    required: bool = True
+    terminal: bool = True  # `runbook approve` / a TTY prompt may decide
+    slack: bool = False  # decisions arrive through the Slack bot
+    allow_self_approval: bool = False  # the requester may approve their own deploy
+    approvers: list[str] = Field(default_factory=list)  # empty: anyone but (maybe) the requester
+    expires_after_seconds: int = Field(default=1800, gt=0)
+    risk: Literal["low", "medium", "high"] = "medium"
+
+
+class EnvironmentConfig(_Strict):
+    backend: Literal["sandbox", "ecs"] = "sandbox"
+    cluster: str
+    region: str | None = None
+    profile: str | None = None
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+
+
+class HealthCheckConfig(_Strict):
+    path: str = "/health"
+    protocol: Literal["HTTP", "HTTPS", "TCP"] = "HTTP"
+    interval_seconds: int = Field(default=30, gt=0)
+
+
+class Thresholds(_Strict):
+    """What a healthy canary and a healthy rollout look like. Every field overridable per service."""
+
+    error_rate_percent: float = Field(default=1.0, gt=0, le=100)
+    p99_latency_ms: float = Field(default=500.0, gt=0)
+    canary_percent: float = Field(default=10.0, gt=0, le=50)
+    health_checks: int = Field(default=3, ge=1, le=20)
+    canary_observation_seconds: int = Field(default=60, ge=10)
+    validation_seconds: int = Field(default=300, ge=30)
+    # Judged against the stable version over the same window:
+    max_error_rate_increase_points: float = Field(default=0.5, ge=0)  # percentage points above stable
+    max_p99_increase_percent: float = Field(default=50.0, ge=0)  # relative to stable's p99
+    min_requests: int = Field(default=20, ge=1)  # fewer requests than this is "no data"
+
+
+class ServiceConfig(_Strict):
+    service_name: str | None = None  # the platform's name, when it differs from the key
+    container: str = "app"
+    image_repository: str
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    required_env: list[str] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+
+class SandboxConfig(_Strict):
+    time_scale: float = Field(default=60.0, ge=0)  # 0 = instant; 60 = a minute per wall second
+    seed: int = 42
+
+
+class RunbookConfig(_Strict):
+    default_environment: str | None = None
+    user: str | None = None  # who runs commands on this machine (the requester of deploys)
+    state_dir: str = ".runbook"
+    environments: dict[str, EnvironmentConfig]
+    services: dict[str, ServiceConfig]
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+    source: str = Field(default="<built-in sandbox>", exclude=True)
+
+    @model_validator(mode="after")
+    def _default_environment_exists(self) -> RunbookConfig:
+        if self.default_environment and self.default_environment not in self.environments:
+            raise ValueError(
+                f"default_environment '{self.default_environment}' is not one of the environments"
+                f" ({', '.join(sorted(self.environments))})"
+            )
+        return self
+
+    def service(self, name: str) -> ServiceConfig:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown service '{name}'. Known services: {', '.join(sorted(self.services))}."
+            ) from None
+
+    def environment(self, name: str | None) -> tuple[str, EnvironmentConfig]:
+        """The environment called `name`, or the default one when `name` is None."""
+        if name is None:
+            if not self.default_environment:
+                raise ConfigError(
+                    "No --environment given and the config names no default_environment."
+                )
+            name = self.default_environment
+        try:
+            return name, self.environments[name]
+        except KeyError:
+            raise ConfigError(
+                f"Unknown environment '{name}'. Known environments: "
+                f"{', '.join(sorted(self.environments))}."
+            ) from None
+
+    def state_path(self, base: Path | None = None) -> Path:
+        """Where runbook keeps its state; relative paths are relative to `base` (the cwd)."""
+        path = Path(self.state_dir)
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        return path
+
+    def current_user(self) -> str:
+        """The person running this command: RUNBOOK_USER, else the config's user, else the OS user."""
+        import getpass
+
+        return os.environ.get("RUNBOOK_USER") or self.user or getpass.getuser()
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    given = error.get("input")
+    shown = "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(given, dict) else f", got {given!r}"
+    return f"{location}: {message}{shown}"
+
+
+def parse_config(data: Any, source: str) -> RunbookConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}.")
+    try:
+        config = RunbookConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(f"{source}: {_describe_error(dict(first))}{suffix}.") from None
+    config.source = source
+    return config
+
+
+def load_config(path: Path | None = None, cwd: Path | None = None) -> RunbookConfig:
+    """Load `path`, else `runbook.yaml` in `cwd`, else the built-in sandbox configuration."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        candidate = cwd / CONFIG_FILENAME
+        if not candidate.exists():
+            return sandbox_default_config()
+        path = candidate
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}.") from None
+    return parse_config(data, str(path))
+
+
+def sandbox_default_config() -> RunbookConfig:
+    """The configuration used when there is no runbook.yaml: the built-in sandbox fleet."""
+    text = resources.files("tools.sandbox").joinpath("default_config.yaml").read_text()
+    config = parse_config(yaml.safe_load(text), "<built-in sandbox>")
+    return config

@@ -1,0 +1,152 @@
+"""Typed results of the tool functions: what every backend (sandbox, ECS, ...) returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.config import ServiceConfig
+
+
+class ServiceTarget(BaseModel):
+    """One service in one environment: everything a backend needs to find it."""
+
+    key: str  # the service's name in runbook.yaml
+    name: str  # the platform's service name
+    environment: str
+    cluster: str
+    config: ServiceConfig
+
+
+class TaskHealth(BaseModel):
+    task_id: str
+    version: str
+    status: Literal["PROVISIONING", "PENDING", "RUNNING", "STOPPING", "STOPPED"]
+    health: Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
+    started_at: datetime | None = None
+
+
+class ServiceStatus(BaseModel):
+    name: str
+    cluster: str
+    platform: str  # shown to people: "ECS", "sandbox ECS"
+    desired: int
+    running: int
+    pending: int
+    version: str  # the stable version, read from the image tag
+    task_definition: str  # "family:revision"
+    image: str
+    last_deployed_at: datetime | None = None
+    tasks: list[TaskHealth] = Field(default_factory=list)
+    deployment_in_progress: bool = False  # the platform itself reports a rollout under way
+
+    @property
+    def healthy_tasks(self) -> int:
+        return sum(1 for t in self.tasks if t.status == "RUNNING" and t.health == "HEALTHY")
+
+
+class HealthCheckInfo(BaseModel):
+    path: str | None = None
+    protocol: str = "HTTP"
+    interval_seconds: int = 30
+    command: list[str] = Field(default_factory=list)
+
+
+class TaskDefinition(BaseModel):
+    family: str
+    revision: int
+    container: str
+    image: str
+    version: str
+    cpu: int  # CPU units
+    memory_mb: int
+    environment: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)  # env name -> reference (never a value)
+    health_check: HealthCheckInfo | None = None
+    arn: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.family}:{self.revision}"
+
+
+class Image(BaseModel):
+    repository: str
+    tag: str
+    uri: str
+    digest: str
+    size_bytes: int
+    pushed_at: datetime
+
+
+class RolloutStatus(BaseModel):
+    state: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+    desired: int
+    new_running: int
+    old_running: int
+    reason: str | None = None
+
+
+class MetricPoint(BaseModel):
+    timestamp: datetime
+    requests: int
+    errors: int
+    p99_ms: float | None = None
+
+
+class MetricWindow(BaseModel):
+    """Requests, errors and p99 latency of one version (or the whole service) over a window."""
+
+    version: str | None  # None: every version of the service together
+    start: datetime
+    end: datetime
+    points: list[MetricPoint] = Field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(p.requests for p in self.points)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.errors for p in self.points)
+
+    @property
+    def error_rate_percent(self) -> float | None:
+        return None if self.requests == 0 else 100.0 * self.errors / self.requests
+
+    @property
+    def p99_ms(self) -> float | None:
+        """Request-weighted mean of the per-period p99s (periods with traffic only)."""
+        weighted = [(p.p99_ms, p.requests) for p in self.points if p.p99_ms is not None and p.requests]
+        total = sum(w for _, w in weighted)
+        return None if not total else sum(v * w for v, w in weighted) / total
+
+    @property
+    def requests_per_minute(self) -> float | None:
+        seconds = (self.end - self.start).total_seconds()
+        return None if seconds <= 0 or not self.points else self.requests * 60.0 / seconds
+
+
+class LogEvent(BaseModel):
+    timestamp: datetime
+    message: str
+    level: str = "ERROR"
+    task_id: str | None = None
+    version: str | None = None
+
+
+class Alarm(BaseModel):
+    name: str
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = ""
+    description: str = ""
+    since: datetime | None = None
+
+
+class SecretCheck(BaseModel):
+    name: str  # the env var the secret lands in
+    reference: str  # ARN / parameter name; never the value
+    readable: bool
+    reason: str | None = None
