@@ -16,7 +16,7 @@ venv: $(STAMP)
 
 ## demo: set up and run the headline deploy on the built-in sandbox (no person needed)
 demo: $(STAMP)
-	@bash evals/demo.sh
+	$(BIN)/runbook sandbox demo
 
 ## test: set up with the dev extras, run lint, types, import contracts and the whole suite
 test: $(STAMP)

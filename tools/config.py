@@ -73,6 +73,23 @@ class ServiceConfig(_Strict):
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
     required_env: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    ecs: EcsServiceConfig = Field(default_factory=EcsServiceConfig)
+
+
+class EcsServiceConfig(_Strict):
+    """ECS-specific settings of a service (the AWS backend's issue fills this in)."""
+
+
+class SlackConfig(_Strict):
+    """The Slack bot and approval channel (the Slack issue fills this in)."""
+
+
+class AgentConfig(_Strict):
+    """The model behind `runbook ask` (the agent issue fills this in)."""
+
+
+class KnowledgeConfig(_Strict):
+    """Semantic recall over runbooks and history (the memory issue fills this in)."""
 
 
 class SandboxConfig(_Strict):
@@ -87,6 +104,9 @@ class RunbookConfig(_Strict):
     environments: dict[str, EnvironmentConfig]
     services: dict[str, ServiceConfig]
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
 
     source: str = Field(default="<built-in sandbox>", exclude=True)
 

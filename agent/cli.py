@@ -1,0 +1,149 @@
+"""`runbook`: the command line. Heavy libraries are imported inside the commands that use them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from agent import cli_agent, cli_knowledge, cli_slack, commands
+
+app = typer.Typer(
+    name="runbook",
+    help=(
+        "An SRE agent that deploys safely to AWS ECS and answers questions about production.\n\n"
+        "With no runbook.yaml it works against a built-in sandbox fleet, so every command can be tried"
+        " right away."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+sandbox_app = typer.Typer(help="The built-in sandbox fleet used when no real backend is configured.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+ConfigOption = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--config", "-c", help="Path to runbook.yaml (default: ./runbook.yaml, else the built-in sandbox).",
+                 dir_okay=False),
+]
+EnvironmentOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--environment", "-e", help="Target environment (default: the config's default_environment)."),
+]
+OutputOption = Annotated[
+    str,
+    typer.Option("--output", "-o", help="rich (terminal), plain (no colours or redraws) or json (one event per line).",
+                 case_sensitive=False),
+]
+
+
+@app.command()
+def deploy(
+    service: Annotated[str, typer.Argument(help="Service to deploy, as named in runbook.yaml.")],
+    version: Annotated[str, typer.Option("--version", "-v", help="Image tag to deploy, e.g. 1.2.3.")],
+    environment: EnvironmentOption = None,
+    auto_rollback: Annotated[bool, typer.Option("--auto-rollback", help="Roll back automatically if post-deploy validation fails.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the pre-checks and config validation, print the plan, change nothing.")] = False,
+    output: OutputOption = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Deploy a version safely: pre-checks, config validation, a canary judged on live metrics,
+    a person's approval, a rolling rollout and post-deploy validation.
+
+    Exit codes: 0 success (or dry run) · 2 bad input · 3 pre-checks or config failed, nothing changed ·
+    4 canary failed, canary removed · 5 approval denied or expired, canary removed ·
+    6 validation failed, rolled back · 7 validation failed, new version left running · 1 unexpected failure.
+    """
+    raise typer.Exit(commands.deploy(service, version, environment, auto_rollback, dry_run, output, config))
+
+
+@app.command()
+def rollback(
+    service: Annotated[str, typer.Argument(help="Service to roll back.")],
+    environment: EnvironmentOption = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one before the current, from the scratchpad).")] = None,  # noqa: UP045
+    output: OutputOption = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Go back to the version that ran before the current one, through the same gates as a deploy."""
+    raise typer.Exit(commands.rollback(service, environment, to, output, config))
+
+
+@app.command()
+def approve(
+    deployment_id: Annotated[Optional[str], typer.Argument(help="Deployment id (or a unique prefix), as the deploy prints it.")] = None,  # noqa: UP045
+    service: Annotated[Optional[str], typer.Option("--service", "-s", help="Instead of an id: the pending request for this service.")] = None,  # noqa: UP045
+    environment: EnvironmentOption = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a matching request to appear.")] = 0.0,
+    config: ConfigOption = None,
+) -> None:
+    """Approve a pending deploy as yourself (RUNBOOK_USER, the config's user, or your login).
+
+    Allowed only where the environment's policy accepts terminal decisions; in production the
+    person who asked for the deploy cannot approve it.
+    """
+    raise typer.Exit(commands.decide("approved", deployment_id, service, environment, wait, "", config))
+
+
+@app.command()
+def deny(
+    deployment_id: Annotated[Optional[str], typer.Argument(help="Deployment id (or a unique prefix).")] = None,  # noqa: UP045
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why; shown to the requester and kept in the scratchpad.")] = "",
+    service: Annotated[Optional[str], typer.Option("--service", "-s", help="Instead of an id: the pending request for this service.")] = None,  # noqa: UP045
+    environment: EnvironmentOption = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a matching request to appear.")] = 0.0,
+    config: ConfigOption = None,
+) -> None:
+    """Deny a pending deploy: its canary is removed and nothing else changes."""
+    raise typer.Exit(commands.decide("denied", deployment_id, service, environment, wait, reason, config))
+
+
+@app.command()
+def history(
+    service: Annotated[Optional[str], typer.Argument(help="Only this service.")] = None,  # noqa: UP045
+    environment: Annotated[Optional[str], typer.Option("--environment", "-e", help="Only this environment.")] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many deployments to list.")] = 20,
+    output: OutputOption = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """List recent deployments from the scratchpad, newest first."""
+    raise typer.Exit(commands.history(service, environment, limit, output, config))
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(config: ConfigOption = None) -> None:
+    """Re-seed the sandbox fleet (checkout-api at 1.2.2 with 10 healthy tasks, and friends)."""
+    raise typer.Exit(commands.sandbox_reset(config))
+
+
+@sandbox_app.command("demo")
+def sandbox_demo(
+    version: Annotated[str, typer.Option("--version", "-v", help="Version of checkout-api to deploy.")] = "1.2.3",
+    colleague: Annotated[str, typer.Option("--colleague", help="Who approves, acting in a second process.")] = "alice",
+    auto_rollback: Annotated[bool, typer.Option("--auto-rollback", help="Roll back automatically if validation fails.")] = False,
+    output: OutputOption = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Re-seed the sandbox and run the headline deploy of checkout-api to production.
+
+    No person is needed: a simulated colleague approves from a second process through the same
+    gate a person uses (`runbook approve`), never by skipping it.
+    """
+    raise typer.Exit(commands.sandbox_demo(version, colleague, auto_rollback, output, config))
+
+
+for _module in (cli_agent, cli_slack, cli_knowledge):
+    _module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)

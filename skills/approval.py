@@ -1,0 +1,117 @@
+"""The approval gate: plain code that no model can reach.
+
+A request is bound to one deployment (service, environment, versions, image digest) and
+expires. Only a person decides, through `decide`, which enforces the environment's policy:
+which channels may decide, who may approve, and that in production the requester cannot
+approve their own deploy. Nothing in the agent's tool list calls into this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal
+
+from memory.records import ApprovalRecord
+from memory.scratchpad import Scratchpad
+from tools.config import ApprovalPolicy
+
+Decision = Literal["approved", "denied"]
+Channel = Literal["terminal", "slack"]
+
+
+class ApprovalError(Exception):
+    """A decision that the gate refuses; the message is one sentence for the person."""
+
+
+def new_request_id() -> str:
+    return "apr-" + uuid.uuid4().hex[:10]
+
+
+def open_request(
+    store: Scratchpad,
+    *,
+    deployment_id: str,
+    service: str,
+    environment: str,
+    from_version: str | None,
+    to_version: str,
+    image_digest: str,
+    requester: str,
+    now: datetime,
+    policy: ApprovalPolicy,
+) -> ApprovalRecord:
+    """The deployment's pending request, created on first call (so a resumed deploy reuses it)."""
+    existing = store.approval_for_deployment(deployment_id)
+    if existing is not None:
+        return existing
+    record = ApprovalRecord(
+        id=new_request_id(),
+        deployment_id=deployment_id,
+        service=service,
+        environment=environment,
+        from_version=from_version,
+        to_version=to_version,
+        image_digest=image_digest,
+        requester=requester,
+        requested_at=now,
+        expires_at=now + timedelta(seconds=policy.expires_after_seconds),
+    )
+    store.create_approval(record)
+    return record
+
+
+def decide(
+    store: Scratchpad,
+    request: ApprovalRecord,
+    decision: Decision,
+    *,
+    by: str,
+    channel: Channel,
+    now: datetime,
+    policy: ApprovalPolicy,
+    reason: str = "",
+    expected_digest: str | None = None,
+) -> ApprovalRecord:
+    """Record a person's decision, or raise `ApprovalError` saying why it is refused."""
+    where = f"{request.service} {request.to_version} to {request.environment}"
+    if request.status != "pending":
+        who = f" by {request.decided_by}" if request.decided_by else ""
+        raise ApprovalError(f"The request for {where} was already {request.status}{who}; nothing changed.")
+    if now >= request.expires_at:
+        expire(store, request, now)
+        raise ApprovalError(f"The request for {where} expired at {request.expires_at:%H:%M} UTC; nothing changed.")
+    if expected_digest is not None and expected_digest != request.image_digest:
+        raise ApprovalError(
+            f"This decision was for image {expected_digest[:19]}…, but the pending request for {where}"
+            f" is for {request.image_digest[:19]}…; nothing changed."
+        )
+    if channel == "terminal" and not policy.terminal:
+        raise ApprovalError(
+            f"Environment '{request.environment}' does not accept decisions from the terminal; use Slack."
+        )
+    if channel == "slack" and not policy.slack:
+        raise ApprovalError(f"Environment '{request.environment}' does not accept decisions from Slack.")
+    if decision == "approved":
+        if policy.approvers and by not in policy.approvers:
+            raise ApprovalError(f"{by} is not an approver for {request.environment}; nothing changed.")
+        if by == request.requester and not policy.allow_self_approval:
+            raise ApprovalError(
+                f"{by} requested this {request.environment} deploy and cannot approve it;"
+                " another approver must."
+            )
+    stored, won = store.decide_approval(request.id, decision, by, now, reason=reason, channel=channel)
+    if not won:
+        raise ApprovalError(f"The request for {where} was already {stored.status}; nothing changed.")
+    return stored
+
+
+def expire(store: Scratchpad, request: ApprovalRecord, now: datetime) -> ApprovalRecord:
+    stored, _ = store.decide_approval(request.id, "expired", None, now, reason="no decision in time")
+    return stored
+
+
+def abort(store: Scratchpad, request: ApprovalRecord, now: datetime, reason: str) -> ApprovalRecord:
+    """The deploy itself withdraws the request (the canary degraded while waiting)."""
+    stored, _ = store.decide_approval(request.id, "aborted", None, now, reason=reason)
+    return stored

@@ -1,0 +1,98 @@
+"""Step 4: ask a person, then wait: polling the shared store and watching the canary meanwhile."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from skills import approval as gate
+from skills.deploy.canary import judge_window
+from skills.deploy.context import DeployContext, DeployState
+from skills.deploy.prechecks import LOCK_TTL_SECONDS
+from skills.events import ApprovalRequested, MetricsObserved, StepFinished, StepStarted
+
+POLL_SECONDS = 5.0  # clock time between two looks at the store
+MIN_POLL_WALL_SECONDS = 0.1  # even on instant time, leave other processes room to decide
+CANARY_RECHECK_SECONDS = 30.0
+
+
+def rollback_command(service: str, version: str | None, environment: str, default_environment: str | None) -> str:
+    env = "" if environment == default_environment else f" --environment {environment}"
+    return f"runbook deploy {service} --version {version}{env}"
+
+
+def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
+    req, policy = ctx.request, ctx.env.approval
+    ctx.emit(StepStarted(number=4, total=total_steps, title="Request Approval"))
+    if not policy.required:
+        ctx.emit(StepFinished(number=4, ok=True, message=f"No approval required in {req.environment}"))
+        return {"approval_id": None}
+    image_digest = state["image"]["digest"]
+    record = gate.open_request(
+        ctx.store, deployment_id=req.deployment_id, service=req.service, environment=req.environment,
+        from_version=state.get("from_version"), to_version=req.version, image_digest=image_digest,
+        requester=req.requester, now=ctx.now(), policy=policy,
+    )
+    channels = (["slack"] if policy.slack else []) + (["terminal"] if policy.terminal else [])
+    how = []
+    if policy.terminal:
+        who = "you or another approver" if policy.allow_self_approval else f"an approver other than {req.requester}"
+        how = [f"To decide, {who} runs:", f"  runbook approve {req.deployment_id}",
+               f"  runbook deny {req.deployment_id} --reason '...'"]
+    ctx.emit(ApprovalRequested(
+        request_id=record.id, operation=f"Deploy {req.service} v{req.version} to 100%", risk=policy.risk,
+        environment=req.environment, service=req.service, from_version=state.get("from_version") or "",
+        to_version=req.version, image_digest=image_digest, requester=req.requester,
+        canary_summary=state.get("canary_summary", []), changes=state.get("changes", []),
+        rollback_command=rollback_command(req.service, state.get("from_version"), req.environment,
+                                          ctx.config.default_environment),
+        expires_at=record.expires_at, channels=channels, how_to_decide=how,
+    ))
+    return {"approval_id": record.id}
+
+
+def wait_for_decision(ctx: DeployContext, approval_id: str, image_digest: str) -> dict[str, str | None]:
+    """Block until a person decides, the request expires, or the canary degrades.
+
+    Runs outside the graph (between the interrupt and the resume). Returns the stored outcome.
+    """
+    store, clock, policy = ctx.store, ctx.backend.clock, ctx.env.approval
+    window = timedelta(seconds=ctx.thresholds.canary_observation_seconds)
+    last_canary_check = clock.now()
+    offer_prompt = ctx.terminal_prompt is not None and policy.terminal and policy.allow_self_approval
+    while True:
+        record = store.get_approval(approval_id)
+        if record is None:
+            raise RuntimeError(f"approval request {approval_id} vanished from the store")
+        now = clock.now()
+        if record.status == "pending" and now >= record.expires_at:
+            record = gate.expire(store, record, now)
+        if record.status == "pending" and (now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
+            last_canary_check = now
+            judgement = judge_window(ctx, now - window, now)
+            ctx.emit(MetricsObserved(phase="approval_wait", elapsed_seconds=window.total_seconds(),
+                                     window_seconds=window.total_seconds(), readings=judgement.readings, final=True))
+            if judgement.verdict == "unhealthy":
+                record = gate.abort(store, record, now, "canary degraded while waiting: " + "; ".join(judgement.reasons))
+        if record.status == "pending" and offer_prompt and ctx.terminal_prompt is not None:
+            answer = ctx.terminal_prompt(f"Approve {ctx.request.service} {ctx.request.version}"
+                                         f" to {ctx.request.environment}? [y/N] ", MIN_POLL_WALL_SECONDS)
+            if answer in ("approved", "denied"):
+                try:
+                    record = gate.decide(store, record, answer, by=ctx.request.requester,  # type: ignore[arg-type]
+                                         channel="terminal", now=now, policy=policy)
+                except gate.ApprovalError:
+                    record = store.get_approval(approval_id) or record
+        if record.status != "pending":
+            bound = record.deployment_id == ctx.request.deployment_id and record.image_digest == image_digest
+            if record.status == "approved" and not bound:
+                return {"status": "aborted", "by": record.decided_by, "at": None,
+                        "reason": "the approval is bound to another deployment or image"}
+            return {"status": record.status, "by": record.decided_by, "reason": record.reason,
+                    "at": record.decided_at.isoformat() if record.decided_at else None}
+        store.refresh_lock(ctx.lock_key, ctx.request.deployment_id, now, LOCK_TTL_SECONDS)
+        started = time.monotonic()
+        clock.sleep(POLL_SECONDS)
+        spent = time.monotonic() - started
+        if spent < MIN_POLL_WALL_SECONDS:
+            time.sleep(MIN_POLL_WALL_SECONDS - spent)

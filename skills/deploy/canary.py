@@ -1,0 +1,126 @@
+"""Step 3: the canary. A new revision takes a slice of traffic and is judged on live metrics."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from skills.deploy.context import DeployContext, DeployState
+from skills.deploy.judge import Judgement, evaluate_canary, fmt_ms, fmt_percent
+from skills.events import (
+    CanaryJudged,
+    CheckFailed,
+    CheckPassed,
+    HealthCheckResult,
+    MetricsObserved,
+    Progress,
+    StepFinished,
+    StepStarted,
+)
+from tools.backend import BackendError
+from tools.models import Image, TaskDefinition
+
+OBSERVATION_TICK_SECONDS = 10
+
+
+def canary_task_count(desired: int, percent: float) -> int:
+    return max(1, math.ceil(desired * percent / 100 - 1e-9))
+
+
+def judge_window(ctx: DeployContext, start: datetime, end: datetime) -> Judgement:
+    """The canary's version against the stable version over the same window."""
+    target, metrics = ctx.target, ctx.backend.metrics
+    image_tag = ctx.request.version
+    canary = metrics.observe(target, image_tag, start, end)
+    stable_version = ctx.backend.platform.describe_service(target).version
+    stable = metrics.observe(target, stable_version, start, end)
+    tasks = ctx.backend.platform.canary_tasks(target)
+    healthy = bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
+    return evaluate_canary(canary, stable, ctx.thresholds, healthy)
+
+
+def summary_lines(judgement: Judgement) -> list[str]:
+    """One line per reading, as the approval request shows them."""
+    lines = []
+    for reading in judgement.readings:
+        mark = "✓" if reading.ok else ("✗" if reading.ok is False else "?")
+        if reading.unit == "%":
+            lines.append(f"Error rate: {fmt_percent(reading.value)} (threshold: {fmt_percent(reading.threshold)}) {mark}")
+        elif reading.unit == "ms":
+            lines.append(f"Latency p99: {fmt_ms(reading.value)} (threshold: {fmt_ms(reading.threshold)}) {mark}")
+        else:
+            lines.append(f"Health checks: {reading.verdict} {mark}")
+    return lines
+
+
+def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
+    target, platform, clock, limits = ctx.target, ctx.backend.platform, ctx.backend.clock, ctx.thresholds
+    percent = f"{limits.canary_percent:g}%"
+    ctx.emit(StepStarted(number=3, total=total_steps, title=f"Canary Deployment ({percent})"))
+
+    def fail(message: str, reasons: list[str] | None = None) -> DeployState:
+        ctx.emit(StepFinished(number=3, ok=False, message=message))
+        return {"failure": "; ".join(reasons or [message]), "outcome": "canary_failed"}
+
+    ctx.emit(Progress(message="Creating new task definition..."))
+    base = platform.current_task_definition(target)
+    try:
+        new_td: TaskDefinition = platform.register_revision(target, base, Image.model_validate(state["image"]))
+    except BackendError as exc:
+        ctx.emit(CheckFailed(check="task_definition", message=str(exc)))
+        return fail("Could not register the new task definition")
+    ctx.emit(CheckPassed(check="task_definition", message=f"Task definition: {new_td.ref}"))
+    update: DeployState = {"to_revision": new_td.revision}
+
+    count = canary_task_count(state["desired"], limits.canary_percent)
+    ctx.emit(Progress(message=f"Deploying canary ({count} of {state['desired']} tasks)..."))
+    update["canary_started"] = True  # set before the call: a half-started canary is still removed
+    try:
+        tasks = platform.start_canary(target, new_td, count)
+    except BackendError as exc:
+        ctx.emit(CheckFailed(check="canary_started", message=str(exc)))
+        return update | fail("Canary could not start")
+    ctx.emit(Progress(message="Waiting for task to start..."))
+    for _ in range(30):
+        tasks = platform.canary_tasks(target)
+        if tasks and all(t.status == "RUNNING" for t in tasks):
+            break
+        clock.sleep(10)
+    else:
+        ctx.emit(CheckFailed(check="canary_started", message="Canary tasks did not reach RUNNING within 5 minutes"))
+        return update | fail("Canary did not start")
+    ctx.emit(CheckPassed(check="canary_started", message=f"Task running: {', '.join(t.task_id for t in tasks)}"))
+
+    ctx.emit(Progress(message="Performing health checks..."))
+    interval = (new_td.health_check.interval_seconds if new_td.health_check else target.config.health_check.interval_seconds)
+    for index in range(1, limits.health_checks + 1):
+        clock.sleep(interval)
+        tasks = platform.canary_tasks(target)
+        unhealthy = [t.task_id for t in tasks if t.health != "HEALTHY" or t.status != "RUNNING"]
+        ctx.emit(HealthCheckResult(index=index, total=limits.health_checks, healthy=not unhealthy and bool(tasks),
+                                   detail=", ".join(unhealthy)))
+        if unhealthy or not tasks:
+            return update | fail("Canary failed its health checks", [f"Canary task unhealthy: {', '.join(unhealthy)}"])
+
+    window = limits.canary_observation_seconds
+    ctx.emit(Progress(message=f"Observing metrics ({window}s)..."))
+    start = clock.now()
+    elapsed = 0
+    while elapsed < window:
+        step = min(OBSERVATION_TICK_SECONDS, window - elapsed)
+        clock.sleep(step)
+        elapsed += step
+        judgement = judge_window(ctx, start, start + timedelta(seconds=elapsed))
+        ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
+                                 readings=judgement.readings, final=elapsed >= window))
+    ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=window))
+    if not judgement.healthy:
+        return update | fail(f"Canary {judgement.verdict} after {window}s observation", judgement.reasons)
+    ctx.emit(StepFinished(number=3, ok=True, message=f"Canary healthy after {window}s observation"))
+    return update | {"canary_summary": summary_lines(judgement)}
+
+
+def remove_canary(ctx: DeployContext) -> None:
+    ctx.emit(Progress(message="Removing canary..."))
+    ctx.backend.platform.remove_canary(ctx.target)
+    ctx.emit(CheckPassed(check="canary_removed", message="Canary removed"))

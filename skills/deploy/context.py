@@ -1,0 +1,134 @@
+"""What a deploy needs from the world, and what it carries between steps."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from memory.scratchpad import Scratchpad
+from skills.events import Event
+from tools.backend import Backend
+from tools.config import EnvironmentConfig, RunbookConfig
+from tools.models import ServiceTarget
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# Exit codes of `runbook deploy` (documented in the README).
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_CHECKS_FAILED = 3
+EXIT_CANARY_FAILED = 4
+EXIT_NOT_APPROVED = 5
+EXIT_ROLLED_BACK = 6
+EXIT_VALIDATION_FAILED = 7
+
+OUTCOME_EXIT_CODES = {
+    "succeeded": EXIT_OK,
+    "dry_run": EXIT_OK,
+    "checks_failed": EXIT_CHECKS_FAILED,
+    "canary_failed": EXIT_CANARY_FAILED,
+    "denied": EXIT_NOT_APPROVED,
+    "expired": EXIT_NOT_APPROVED,
+    "validation_failed_rolled_back": EXIT_ROLLED_BACK,
+    "validation_failed": EXIT_VALIDATION_FAILED,
+    "failed": 1,
+}
+
+# A terminal prompt offered by the CLI: called with a question and how long it may block
+# (wall seconds); answers "approved", "denied", or None when nobody answered yet.
+TerminalPrompt = Callable[[str, float], str | None]
+
+
+class DeployInputError(Exception):
+    """Bad input caught before anything ran; one sentence for the user."""
+
+
+@dataclass
+class DeployRequest:
+    service: str
+    version: str
+    environment: str
+    requester: str
+    auto_rollback: bool = False
+    dry_run: bool = False
+    kind: str = "deploy"  # "deploy" or "rollback"
+    deployment_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not VERSION_PATTERN.match(self.version):
+            raise DeployInputError(
+                f"'{self.version}' is not a valid version: use an image tag such as 1.2.3"
+                " (letters, digits, '.', '_' and '-')."
+            )
+        if not self.deployment_id:
+            self.deployment_id = "dep-" + uuid.uuid4().hex[:10]
+
+
+@dataclass
+class DeployContext:
+    """The injected world: config, backend, store, event sink and (optionally) a terminal prompt."""
+
+    config: RunbookConfig
+    env: EnvironmentConfig
+    target: ServiceTarget
+    backend: Backend
+    store: Scratchpad
+    sink: Callable[[Event], None]
+    request: DeployRequest
+    terminal_prompt: TerminalPrompt | None = None
+
+    @property
+    def holder(self) -> str:
+        """Who holds the deploy lock, as shown to a second deploy that is refused."""
+        return f"{self.request.requester}@{socket.gethostname()} (pid {os.getpid()})"
+
+    @property
+    def thresholds(self):  # type: ignore[no-untyped-def]
+        return self.target.config.thresholds
+
+    @property
+    def lock_key(self) -> str:
+        return f"{self.target.key}/{self.target.environment}"
+
+    def now(self) -> datetime:
+        return self.backend.clock.now()
+
+    def emit(self, event: Event) -> None:
+        """Stamp, log to the scratchpad (the audit trail), then hand to the renderer."""
+        event.deployment_id = self.request.deployment_id
+        event.at = event.at or self.now()
+        self.store.append_event(self.request.deployment_id, event.kind, event.at, event.model_dump(mode="json"))
+        self.sink(event)
+
+
+class DeployState(TypedDict, total=False):
+    """The checkpointed state of one deploy: plain JSON values only."""
+
+    deployment_id: str
+    started_at: str
+    from_version: str | None
+    from_revision: int | None
+    to_revision: int | None
+    image: dict[str, Any]
+    desired: int
+    lock_acquired: bool
+    canary_started: bool
+    approval_id: str | None
+    approver: str | None
+    failure: str | None
+    outcome: str | None
+    exit_code: int | None
+    metrics_before: dict[str, float | None]
+    metrics_after: dict[str, float | None]
+    canary_summary: list[str]
+    changes: list[str]
+    observations: list[str]
+    rolled_back: bool
+    next_steps: list[str]
+    rollout_finished_at: str

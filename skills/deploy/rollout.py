@@ -1,0 +1,84 @@
+"""Step 5: the full rollout, and the rollback that reuses it."""
+
+from __future__ import annotations
+
+from skills.deploy.canary import remove_canary
+from skills.deploy.context import DeployContext, DeployState
+from skills.events import (
+    CheckFailed,
+    CheckPassed,
+    Progress,
+    RollbackFinished,
+    RollbackStarted,
+    RolloutProgress,
+    StepFinished,
+    StepStarted,
+)
+from tools.models import RolloutStatus
+
+FIRST_POLL_SECONDS = 5.0
+MAX_POLL_SECONDS = 30.0
+ROLLOUT_TIMEOUT_SECONDS = 30 * 60
+
+
+def watch_rollout(ctx: DeployContext) -> RolloutStatus:
+    """Poll the platform until the rollout completes or fails, backing off between polls."""
+    platform, clock = ctx.backend.platform, ctx.backend.clock
+    started = clock.now()
+    delay, last = FIRST_POLL_SECONDS, None
+    while True:
+        status = platform.rollout_status(ctx.target)
+        elapsed = (clock.now() - started).total_seconds()
+        counts = (status.new_running, status.old_running, status.state)
+        if counts != last:
+            last = counts
+            delay = FIRST_POLL_SECONDS  # something moved: look again soon
+            ctx.emit(RolloutProgress(desired=status.desired, new_running=status.new_running,
+                                     old_running=status.old_running, elapsed_seconds=elapsed, state=status.state))
+        else:
+            delay = min(delay * 2, MAX_POLL_SECONDS)
+        if status.state != "IN_PROGRESS":
+            return status
+        if elapsed >= ROLLOUT_TIMEOUT_SECONDS:
+            return status.model_copy(update={"state": "FAILED", "reason": "rollout did not finish within 30 minutes"})
+        clock.sleep(delay)
+
+
+def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
+    target, platform = ctx.target, ctx.backend.platform
+    ctx.emit(StepStarted(number=5, total=total_steps, title="Full Rollout"))
+    ctx.emit(Progress(message=f"Updating service to v{ctx.request.version}..."))
+    new_td = platform.task_definition(target, int(state["to_revision"]))  # type: ignore[arg-type]
+    platform.start_rollout(target, new_td)
+    status = watch_rollout(ctx)
+    if status.state == "FAILED":
+        ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))
+        ctx.emit(StepFinished(number=5, ok=False, message="Full rollout failed"))
+        return {"failure": f"rollout failed: {status.reason}", "outcome": "validation_failed"}
+    ctx.emit(Progress(message="Draining old tasks..."))
+    remove_canary(ctx)
+    ctx.emit(CheckPassed(check="drained", message="Old tasks drained"))
+    ctx.emit(Progress(message="Verifying service stability..."))
+    service = platform.describe_service(target)
+    if service.healthy_tasks < service.desired or service.version != ctx.request.version:
+        ctx.emit(CheckFailed(check="stability", message=f"{service.healthy_tasks} of {service.desired} tasks healthy"))
+        ctx.emit(StepFinished(number=5, ok=False, message="Service not stable after rollout"))
+        return {"failure": "service not stable after rollout", "outcome": "validation_failed", "canary_started": False}
+    ctx.emit(CheckPassed(check="stability", message=f"All {service.desired} tasks healthy"))
+    ctx.emit(StepFinished(number=5, ok=True, message="Full rollout complete"))
+    return {"canary_started": False, "rollout_finished_at": ctx.now().isoformat()}
+
+
+def roll_back(ctx: DeployContext, state: DeployState, reason: str) -> bool:
+    """Return the service to the revision that ran before this deploy."""
+    target, platform = ctx.target, ctx.backend.platform
+    from_version = state.get("from_version") or "previous"
+    ctx.emit(RollbackStarted(from_version=ctx.request.version, to_version=from_version, reason=reason))
+    ctx.emit(Progress(message="Updating service..."))
+    previous = platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
+    platform.start_rollout(target, previous)
+    status = watch_rollout(ctx)
+    ok = status.state == "COMPLETED"
+    ctx.emit(RollbackFinished(from_version=ctx.request.version, to_version=from_version, ok=ok,
+                              message="" if ok else f"Rollback did not complete: {status.reason}"))
+    return ok

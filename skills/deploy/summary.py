@@ -1,0 +1,86 @@
+"""The end of a deploy: what it did, in one event, and the record in the scratchpad."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from skills.deploy.approval_step import rollback_command
+from skills.deploy.canary import canary_task_count
+from skills.deploy.context import OUTCOME_EXIT_CODES, DeployContext, DeployState
+from skills.events import DeployFinished
+
+HEADLINES = {
+    "succeeded": "DEPLOYMENT SUCCESSFUL",
+    "dry_run": "DRY RUN — NOTHING CHANGED",
+    "checks_failed": "PRE-DEPLOYMENT CHECKS FAILED — NOTHING CHANGED",
+    "canary_failed": "CANARY FAILED — DEPLOYMENT ABORTED",
+    "denied": "DEPLOYMENT DENIED",
+    "expired": "APPROVAL EXPIRED — DEPLOYMENT ABORTED",
+    "validation_failed_rolled_back": "DEPLOYMENT VALIDATION FAILED — ROLLED BACK",
+    "validation_failed": "DEPLOYMENT VALIDATION FAILED",
+    "failed": "DEPLOYMENT FAILED",
+}
+
+
+def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
+    limits, policy = ctx.thresholds, ctx.env.approval
+    desired = state.get("desired", 0)
+    approval = (
+        f"Approval: a person ({'anyone allowed' if policy.allow_self_approval else 'not the requester'}),"
+        f" expires after {policy.expires_after_seconds // 60} min"
+        if policy.required else "Approval: not required by policy"
+    )
+    return [
+        f"Register a new task-definition revision with image {state['image']['uri']}",
+        f"Canary: {canary_task_count(desired, limits.canary_percent)} of {desired} tasks,"
+        f" {limits.health_checks} health checks, {limits.canary_observation_seconds}s of metrics"
+        f" (error rate ≤ {limits.error_rate_percent:g}%, p99 ≤ {limits.p99_latency_ms:g}ms)",
+        approval,
+        f"Rolling update of {desired} tasks from {state.get('from_version')} to {ctx.request.version}",
+        f"Post-deployment validation for {limits.validation_seconds // 60} min",
+    ]
+
+
+def finish(ctx: DeployContext, state: DeployState) -> DeployState:
+    req, target = ctx.request, ctx.target
+    outcome = state.get("outcome") or "succeeded"
+    exit_code = state.get("exit_code") or OUTCOME_EXIT_CODES[outcome]
+    from_version = state.get("from_version")
+    now = ctx.now()
+    duration = (now - datetime.fromisoformat(state["started_at"])).total_seconds()
+    rollback = rollback_command(req.service, from_version, req.environment, ctx.config.default_environment)
+    investigate = f'runbook ask "Show errors for {req.service} last 10 minutes"'
+    observations = list(state.get("observations") or [])
+    next_steps: list[str] = []
+    show_rollback = outcome in ("succeeded", "validation_failed") and from_version
+    if outcome == "dry_run":
+        observations = dry_run_plan(ctx, state)
+        next_steps = [f"To deploy: runbook deploy {req.service} --version {req.version} --environment {req.environment}"]
+    elif outcome in ("checks_failed", "canary_failed", "denied", "expired", "failed"):
+        if state.get("failure") and state["failure"] not in observations:
+            observations.insert(0, state["failure"] or "")
+        if from_version and outcome != "checks_failed":
+            next_steps.append(f"{req.service} still runs {from_version} in {req.environment}; the canary was removed.")
+        if outcome in ("canary_failed", "failed"):
+            next_steps += ["Please investigate:", f"  {investigate}"]
+    elif outcome == "validation_failed_rolled_back":
+        next_steps = [f"Version: {req.version} → {from_version} (rolled back)", "Please investigate:", f"  {investigate}"]
+    elif outcome == "validation_failed":
+        next_steps = [f"{req.service} {req.version} is still running in {req.environment}.",
+                      f"To roll back: {rollback}", "Please investigate:", f"  {investigate}"]
+
+    ctx.store.update_deployment(
+        req.deployment_id, status=outcome, ended_at=now, approver=state.get("approver"),
+        from_version=from_version, from_revision=state.get("from_revision"), to_revision=state.get("to_revision"),
+        image_digest=(state.get("image") or {}).get("digest"), detail=state.get("failure") or "",
+        metrics_before=state.get("metrics_before") or {}, metrics_after=state.get("metrics_after") or {},
+    )
+    if state.get("lock_acquired"):
+        ctx.store.release_lock(ctx.lock_key, req.deployment_id)
+    ctx.emit(DeployFinished(
+        outcome=outcome, exit_code=exit_code, headline=HEADLINES[outcome], service=target.key,  # type: ignore[arg-type]
+        environment=req.environment, from_version=from_version, to_version=req.version, duration_seconds=duration,
+        tasks=state.get("desired"), observations=observations,
+        rollback_command=rollback if show_rollback else None, next_steps=next_steps,
+    ))
+    return {"outcome": outcome, "exit_code": exit_code}

@@ -1,0 +1,175 @@
+"""The traffic model: requests, errors, latency and error logs derived from the task timeline.
+
+A service receives `requests_per_minute`, split among its running tasks by count (a canary task
+beside ten stable ones serves ~1/11). Each version's profile turns its share into an error rate
+and a p99. Noise comes from an RNG keyed on (seed, cluster, service, version, period), so the
+same window always yields the same numbers, and log events are drawn from the same error counts.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tools.models import LogEvent, MetricPoint
+from tools.sandbox.profiles import profile_for
+from tools.sandbox.state import TimelineEntry
+
+LOG_PERIOD_SECONDS = 10
+
+_Segment = tuple[datetime, datetime, dict[str, list[str]]]
+
+
+@dataclass
+class TrafficSource:
+    """One service in one cluster, as the model sees it at virtual time `now`."""
+
+    seed: int
+    cluster: str
+    service: str
+    kind: str
+    requests_per_minute: float
+    timeline: Sequence[TimelineEntry]
+    now: datetime
+    _times: list[datetime] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._times = [entry.at for entry in self.timeline]
+
+    def segments(self, start: datetime, end: datetime) -> list[_Segment]:
+        """Stretches of [start, end) (cut at now) during which the set of tasks did not change."""
+        end = min(end, self.now)
+        out: list[_Segment] = []
+        i = max(bisect_right(self._times, start) - 1, 0)
+        while i < len(self.timeline):
+            entry = self.timeline[i]
+            seg_start = max(entry.at, start)
+            if seg_start >= end:
+                break
+            seg_end = min(self.timeline[i + 1].at, end) if i + 1 < len(self.timeline) else end
+            if seg_end > seg_start and entry.tasks:
+                out.append((seg_start, seg_end, entry.tasks))
+            i += 1
+        return out
+
+    def versions(self, start: datetime, end: datetime) -> list[str]:
+        return sorted({v for _, _, tasks in self.segments(start, end) for v, ids in tasks.items() if ids})
+
+    def _rng(self, version: str, period_start: datetime, period_seconds: int, purpose: str) -> random.Random:
+        key = (
+            f"{self.seed}|{self.cluster}|{self.service}|{version}|{period_start.isoformat()}|{period_seconds}"
+        )
+        return random.Random(f"{key}|{purpose}")
+
+    def point(self, version: str, start: datetime, end: datetime, period_seconds: int) -> MetricPoint | None:
+        """Traffic `version` served in the period [start, end); None when it had no task running."""
+        profile = profile_for(self.kind, version)
+        per_second = self.requests_per_minute / 60.0
+        expected = expected_errors = latency = 0.0
+        for seg_start, seg_end, tasks in self.segments(start, end):
+            mine = len(tasks.get(version, ()))
+            if not mine:
+                continue
+            share = mine / sum(len(ids) for ids in tasks.values())
+            requests = (seg_end - seg_start).total_seconds() * per_second * share
+            expected += requests
+            expected_errors += requests * profile.error_fraction(share)
+            latency += requests * profile.p99(share)
+        if expected <= 0:
+            return None
+        rng = self._rng(version, start, period_seconds, "metrics")
+        requests = max(0, round(rng.gauss(expected, math.sqrt(expected))))
+        errors = _binomial(rng, requests, expected_errors / expected)
+        p99 = latency / expected * (1.0 + rng.gauss(0.0, 0.03))
+        return MetricPoint(
+            timestamp=start, requests=requests, errors=errors, p99_ms=round(p99, 1) if requests else None
+        )
+
+    def observe(
+        self, version: str | None, start: datetime, end: datetime, period_seconds: int
+    ) -> list[MetricPoint]:
+        points: list[MetricPoint] = []
+        for p_start, p_end in _periods(start, min(end, self.now), period_seconds):
+            if version is not None:
+                found = self.point(version, p_start, p_end, period_seconds)
+                if found is not None:
+                    points.append(found)
+                continue
+            parts = [self.point(v, p_start, p_end, period_seconds) for v in self.versions(p_start, p_end)]
+            present = [p for p in parts if p is not None]
+            if present:
+                points.append(_combine(p_start, present))
+        return points
+
+    def error_events(self, start: datetime, end: datetime, pattern: str | None, limit: int) -> list[LogEvent]:
+        """Error log lines, one per error counted by `point` over 10 s periods; the newest `limit`."""
+        if limit <= 0:
+            return []
+        needle = pattern.lower() if pattern else None
+        found: list[LogEvent] = []
+        for p_start, p_end in reversed(_periods(start, min(end, self.now), LOG_PERIOD_SECONDS)):
+            for version in self.versions(p_start, p_end):
+                counted = self.point(version, p_start, p_end, LOG_PERIOD_SECONDS)
+                if counted is None or not counted.errors:
+                    continue
+                events = self._events(version, p_start, p_end, counted.errors)
+                found.extend(e for e in events if needle is None or needle in e.message.lower())
+            if len(found) >= limit:
+                break
+        found.sort(key=lambda e: e.timestamp)
+        return found[-limit:]
+
+    def _events(self, version: str, start: datetime, end: datetime, count: int) -> list[LogEvent]:
+        profile = profile_for(self.kind, version)
+        rng = self._rng(version, start, LOG_PERIOD_SECONDS, "logs")
+        segments = [s for s in self.segments(start, end) if s[2].get(version)]
+        if not segments:
+            return []
+        span = (segments[-1][1] - start).total_seconds()
+        events: list[LogEvent] = []
+        for _ in range(count):
+            at = start + timedelta(seconds=rng.uniform(0.0, span))
+            seg = next((s for s in segments if s[0] <= at < s[1]), segments[-1])
+            tasks = seg[2]
+            share = len(tasks[version]) / sum(len(ids) for ids in tasks.values())
+            degraded = profile.degraded_messages and rng.random() < profile.degradation(share)
+            choices = profile.degraded_messages if degraded else profile.messages
+            message = f"{rng.choice(choices)} request_id={rng.getrandbits(48):012x}"
+            events.append(
+                LogEvent(timestamp=at, message=message, task_id=rng.choice(tasks[version]), version=version)
+            )
+        return events
+
+
+def _periods(start: datetime, end: datetime, period_seconds: int) -> list[tuple[datetime, datetime]]:
+    step = timedelta(seconds=max(1, period_seconds))
+    out: list[tuple[datetime, datetime]] = []
+    cursor = start
+    while cursor < end:
+        out.append((cursor, min(cursor + step, end)))
+        cursor += step
+    return out
+
+
+def _combine(timestamp: datetime, parts: list[MetricPoint]) -> MetricPoint:
+    """The whole service in one period; its p99 is the request-weighted mean of the versions' p99s."""
+    requests = sum(p.requests for p in parts)
+    weighted = [(p.p99_ms, p.requests) for p in parts if p.p99_ms is not None and p.requests]
+    total = sum(w for _, w in weighted)
+    p99 = round(sum(v * w for v, w in weighted) / total, 1) if total else None
+    return MetricPoint(
+        timestamp=timestamp, requests=requests, errors=sum(p.errors for p in parts), p99_ms=p99
+    )
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    if n <= 0 or p <= 0:
+        return 0
+    if n <= 400:
+        return sum(1 for _ in range(n) if rng.random() < p)
+    mean = n * p
+    return min(n, max(0, round(rng.gauss(mean, math.sqrt(mean * (1 - p))))))
