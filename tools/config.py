@@ -73,7 +73,7 @@ class ServiceConfig(_Strict):
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
     required_env: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    ecs: EcsServiceConfig = Field(default_factory=EcsServiceConfig)
+    ecs: EcsServiceConfig = Field(default_factory=lambda: EcsServiceConfig())
 
 
 class EcsServiceConfig(_Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.render.content import BAD, BOLD, DIM, SPARK, WARN, Line, mark
-from agent.render.format import fmt_duration, fmt_value, pad, sparkline, window_label
+from agent.render.format import fmt_value, pad, sparkline, window_label
 from skills.events import MetricReading, MetricsObserved
 
 
@@ -94,7 +94,7 @@ def metrics_progress(event: MetricsObserved) -> str:
     """"30s/60s: errors 0.02%, p99 145ms"."""
     parts = [f"{label} {value}" + (" ✗" if ok is False else "")
              for label, value, ok in short_readings(event.readings)]
-    when = f"{fmt_duration(event.elapsed_seconds)}/{window_label(event.window_seconds)}"
+    when = f"{window_label(event.elapsed_seconds)}/{window_label(event.window_seconds)}"
     return f"{when}: " + ", ".join(parts) if parts else when
 
 

@@ -142,7 +142,8 @@ class PlainRenderer:
                 self._observed = event.window_seconds or event.elapsed_seconds
             body: list[str] = []
             for reading in event.readings:
-                body += [""] + [text_of(line) for line in reading_block(reading, event.phase, event.window_seconds)]
+                block = reading_block(reading, event.phase, event.window_seconds)
+                body += [""] + [text_of(line) for line in block]
             self._blank()
             self._lines(single_box(metrics_title(event.phase), body + [""]), "  ")
             self._blank()

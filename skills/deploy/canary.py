@@ -60,7 +60,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
 
     def fail(message: str, reasons: list[str] | None = None) -> DeployState:
         ctx.emit(StepFinished(number=3, ok=False, message=message))
-        return {"failure": "; ".join(reasons or [message]), "outcome": "canary_failed"}
+        return {"failure": message, "observations": reasons or [], "outcome": "canary_failed"}
 
     ctx.emit(Progress(message="Creating new task definition..."))
     base = platform.current_task_definition(target)

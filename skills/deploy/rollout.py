@@ -55,8 +55,12 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
         ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))
         ctx.emit(StepFinished(number=5, ok=False, message="Full rollout failed"))
         return {"failure": f"rollout failed: {status.reason}", "outcome": "validation_failed"}
-    ctx.emit(Progress(message="Draining old tasks..."))
     remove_canary(ctx)
+    ctx.emit(Progress(message="Draining old tasks..."))
+    if status.old_running:
+        ctx.emit(CheckFailed(check="drained", message=f"{status.old_running} old tasks still running"))
+        ctx.emit(StepFinished(number=5, ok=False, message="Old tasks did not drain"))
+        return {"failure": "old tasks did not drain", "outcome": "validation_failed", "canary_started": False}
     ctx.emit(CheckPassed(check="drained", message="Old tasks drained"))
     ctx.emit(Progress(message="Verifying service stability..."))
     service = platform.describe_service(target)

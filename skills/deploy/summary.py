@@ -56,18 +56,17 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
     if outcome == "dry_run":
         observations = dry_run_plan(ctx, state)
         next_steps = [f"To deploy: runbook deploy {req.service} --version {req.version} --environment {req.environment}"]
-    elif outcome in ("checks_failed", "canary_failed", "denied", "expired", "failed"):
-        if state.get("failure") and state["failure"] not in observations:
-            observations.insert(0, state["failure"] or "")
-        if from_version and outcome != "checks_failed":
-            next_steps.append(f"{req.service} still runs {from_version} in {req.environment}; the canary was removed.")
-        if outcome in ("canary_failed", "failed"):
-            next_steps += ["Please investigate:", f"  {investigate}"]
-    elif outcome == "validation_failed_rolled_back":
-        next_steps = [f"Version: {req.version} → {from_version} (rolled back)", "Please investigate:", f"  {investigate}"]
-    elif outcome == "validation_failed":
-        next_steps = [f"{req.service} {req.version} is still running in {req.environment}.",
-                      f"To roll back: {rollback}", "Please investigate:", f"  {investigate}"]
+    elif outcome != "succeeded":
+        if state.get("failure") and not observations:
+            observations = [state["failure"] or ""]
+        if outcome == "validation_failed_rolled_back":
+            observations.append(f"Version: {req.version} → {from_version} (rolled back)")
+        elif outcome == "validation_failed":
+            observations.append(f"{req.service} {req.version} is still running in {req.environment}.")
+        elif from_version and outcome != "checks_failed":
+            observations.append(f"{req.service} still runs {from_version} in {req.environment}; the canary was removed.")
+        if outcome not in ("checks_failed", "denied", "expired"):
+            next_steps = [investigate]
 
     ctx.store.update_deployment(
         req.deployment_id, status=outcome, ended_at=now, approver=state.get("approver"),

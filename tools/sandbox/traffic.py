@@ -136,7 +136,7 @@ class TrafficSource:
             seg = next((s for s in segments if s[0] <= at < s[1]), segments[-1])
             tasks = seg[2]
             share = len(tasks[version]) / sum(len(ids) for ids in tasks.values())
-            degraded = profile.degraded_messages and rng.random() < profile.degradation(share)
+            degraded = bool(profile.degraded_messages) and rng.random() < profile.degradation(share)
             choices = profile.degraded_messages if degraded else profile.messages
             message = f"{rng.choice(choices)} request_id={rng.getrandbits(48):012x}"
             events.append(

@@ -1,0 +1,56 @@
+"""Helpers for end-to-end CLI tests: run `runbook` in-process or as a colleague in another process,
+and read the sandbox fleet the way any command would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from agent.cli import app
+from tools.backend import open_backend, target_for
+from tools.config import load_config
+from tools.sandbox import open_sandbox
+
+RUNBOOK = [sys.executable, "-c", "from agent.cli import main; main()"]
+
+
+def run_cli(*args: str) -> Any:
+    """`runbook ARGS` in this process (stdout is not a TTY: plain output)."""
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def colleague(*args: str, user: str = "alice", cwd: Path | None = None) -> subprocess.Popen[str]:
+    """`runbook ARGS` as another person, in another process (as a second shell would)."""
+    return subprocess.Popen(
+        RUNBOOK + list(args), cwd=cwd or Path.cwd(), env=os.environ | {"RUNBOOK_USER": user},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def fleet_snapshot(service: str = "checkout-api", environment: str = "production") -> dict[str, Any]:
+    """What a user could observe of one service: used to prove that nothing changed."""
+    config = load_config()
+    backend = open_backend(config, environment, config.state_path())
+    try:
+        target = target_for(config, service, environment)
+        status = backend.platform.describe_service(target)
+        return {
+            "version": status.version,
+            "task_definition": status.task_definition,
+            "tasks": sorted((t.task_id, t.version, t.status) for t in status.tasks),
+            "canary": backend.platform.canary_tasks(target),
+            "revision": backend.platform.current_task_definition(target).revision,
+        }
+    finally:
+        backend.close()
+
+
+def sandbox_fleet():  # type: ignore[no-untyped-def]
+    """The sandbox's test helpers (set_alarm, set_secret_readable, ...), on a fresh backend."""
+    config = load_config()
+    return open_sandbox(config, config.state_path())
