@@ -61,7 +61,7 @@ class Thresholds(_Strict):
     canary_observation_seconds: int = Field(default=60, ge=10)
     validation_seconds: int = Field(default=300, ge=30)
     # Judged against the stable version over the same window:
-    max_error_rate_increase_points: float = Field(default=0.5, ge=0)  # percentage points above stable
+    max_error_rate_increase_points: float = Field(default=1.0, ge=0)  # percentage points above stable
     max_p99_increase_percent: float = Field(default=50.0, ge=0)  # relative to stable's p99
     min_requests: int = Field(default=20, ge=1)  # fewer requests than this is "no data"
 
@@ -77,7 +77,36 @@ class ServiceConfig(_Strict):
 
 
 class EcsServiceConfig(_Strict):
-    """ECS-specific settings of a service (the AWS backend's issue fills this in)."""
+    """ECS-specific settings of a service; every field has a default that fits an ALB-fronted service.
+
+    Canary: by default a `<service>-canary` ECS service joins the stable service's target groups.
+    Naming `canary_target_group_arn` and `listener_arn` (or `listener_rule_arn`) switches to weighted
+    mode: the canary registers on its own target group and the listener sends it `canary_percent`.
+    """
+
+    target_group_arns: list[str] = Field(default_factory=list)  # empty: the service's own load balancers
+    container_port: int | None = None  # empty: the port of the stable service's load balancer entry
+    canary_target_group_arn: str | None = None
+    listener_arn: str | None = None
+    listener_rule_arn: str | None = None
+    # Metrics: "alb" reads AWS/ApplicationELB per target group (per-version only in weighted mode);
+    # "custom" reads `metrics_namespace` with a service and a version dimension.
+    metrics_source: Literal["alb", "custom"] = "alb"
+    metrics_namespace: str | None = None
+    service_dimension: str = "Service"
+    version_dimension: str = "Version"
+    extra_dimensions: dict[str, str] = Field(default_factory=dict)
+    requests_metric: str | None = None  # alb: RequestCount; custom: RequestCount
+    errors_metric: str | None = None  # alb: HTTPCode_Target_5XX_Count; custom: Errors5xx
+    latency_metric: str | None = None  # alb: TargetResponseTime (seconds); custom: Latency (ms)
+    latency_statistic: str = "p99"
+    latency_to_ms: float | None = Field(default=None, gt=0)  # alb: 1000; custom: 1
+    # Alarms that belong to the service: any of names, prefix (default: the service name), tag.
+    alarm_names: list[str] = Field(default_factory=list)
+    alarm_prefix: str | None = None
+    alarm_tags: dict[str, str] = Field(default_factory=dict)
+    log_group: str | None = None  # default: /ecs/<service name>
+    error_filter_pattern: str = "ERROR"
 
 
 class SlackConfig(_Strict):
@@ -89,7 +118,13 @@ class AgentConfig(_Strict):
 
 
 class KnowledgeConfig(_Strict):
-    """Semantic recall over runbooks and history (the memory issue fills this in)."""
+    """Semantic recall over runbooks, postmortems and the scratchpad's history (`runbook knowledge`)."""
+
+    folder: str | None = None  # markdown runbooks/postmortems; None: the examples bundled with runbook
+    # auto: MiniLM when a WordPiece vocab.txt is installed, else the lexical hashing embedding
+    embedding: Literal["auto", "minilm", "hashing"] = "auto"
+    vocab_path: str | None = None  # a BERT uncased vocab.txt for the MiniLM model (never downloaded)
+    max_section_chars: int = Field(default=1500, ge=200)  # longer sections are cut at paragraphs
 
 
 class SandboxConfig(_Strict):

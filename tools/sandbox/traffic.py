@@ -20,6 +20,7 @@ from tools.sandbox.profiles import profile_for
 from tools.sandbox.state import TimelineEntry
 
 LOG_PERIOD_SECONDS = 10
+_SLIVER = timedelta(seconds=1)  # clock drift between a caller's `now` and ours
 
 _Segment = tuple[datetime, datetime, dict[str, list[str]]]
 
@@ -93,7 +94,7 @@ class TrafficSource:
         self, version: str | None, start: datetime, end: datetime, period_seconds: int
     ) -> list[MetricPoint]:
         points: list[MetricPoint] = []
-        for p_start, p_end in _periods(start, min(end, self.now), period_seconds):
+        for p_start, p_end in _periods(start, end, period_seconds, self.now):
             if version is not None:
                 found = self.point(version, p_start, p_end, period_seconds)
                 if found is not None:
@@ -111,7 +112,7 @@ class TrafficSource:
             return []
         needle = pattern.lower() if pattern else None
         found: list[LogEvent] = []
-        for p_start, p_end in reversed(_periods(start, min(end, self.now), LOG_PERIOD_SECONDS)):
+        for p_start, p_end in reversed(_periods(start, end, LOG_PERIOD_SECONDS, self.now)):
             for version in self.versions(p_start, p_end):
                 counted = self.point(version, p_start, p_end, LOG_PERIOD_SECONDS)
                 if counted is None or not counted.errors:
@@ -145,14 +146,19 @@ class TrafficSource:
         return events
 
 
-def _periods(start: datetime, end: datetime, period_seconds: int) -> list[tuple[datetime, datetime]]:
+def _periods(
+    start: datetime, end: datetime, period_seconds: int, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The periods of [start, end) that are over by `now`; a sliver left at the end joins the last one."""
     step = timedelta(seconds=max(1, period_seconds))
     out: list[tuple[datetime, datetime]] = []
     cursor = start
     while cursor < end:
         out.append((cursor, min(cursor + step, end)))
         cursor += step
-    return out
+    if len(out) > 1 and out[-1][1] - out[-1][0] < min(_SLIVER, step / 2):
+        out[-2:] = [(out[-2][0], end)]
+    return [(p_start, p_end) for p_start, p_end in out if p_end <= now]
 
 
 def _combine(timestamp: datetime, parts: list[MetricPoint]) -> MetricPoint:

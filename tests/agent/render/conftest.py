@@ -55,7 +55,8 @@ def prechecks() -> list[Event]:
     ]
     events: list[Event] = [_ev(StepStarted, number=1, total=6, title="Pre-deployment Checks")]
     for check, progress, message, details in checks:
-        events += [_ev(Progress, message=progress), _ev(CheckPassed, check=check, message=message, details=details)]
+        events.append(_ev(Progress, message=progress))
+        events.append(_ev(CheckPassed, check=check, message=message, details=details))
     return events + [_ev(StepFinished, number=1, ok=True, message="All pre-deployment checks passed")]
 
 
@@ -115,8 +116,9 @@ def canary(healthy: bool = True) -> list[Event]:
 def approval(decision: str = "approved", by: str = "alice", reason: str = "") -> list[Event]:
     return [
         _ev(StepStarted, number=4, total=6, title="Request Approval"),
-        _ev(ApprovalRequested, request_id="apr-1", operation="Deploy checkout-api v1.2.3 to 100%", risk="high",
-            environment="production", service="checkout-api", from_version="1.2.2", to_version="1.2.3",
+        _ev(ApprovalRequested, request_id="apr-1", operation="Deploy checkout-api v1.2.3 to 100%",
+            risk="high", environment="production", service="checkout-api", from_version="1.2.2",
+            to_version="1.2.3",
             image_digest="sha256:abc123", requester="dev",
             canary_summary=["Error rate: 0.02% (threshold: 1%) ✓", "Latency p99: 145ms (threshold: 500ms) ✓",
                             "Health checks: Passing ✓"],
@@ -150,12 +152,12 @@ def validation(healthy: bool = True) -> list[Event]:
     after_errors, after_p99 = (0.03, 142.0) if healthy else (5.2, 2300.0)
     verdict = "improved" if healthy else "degraded"
     readings = [
-        MetricReading(name="Error Rate", unit="%", value=after_errors, threshold=1.0, baseline=0.5, ok=healthy,
-                      verdict=verdict, series=[0.5] * 7 + [after_errors] * 17),
+        MetricReading(name="Error Rate", unit="%", value=after_errors, threshold=1.0, baseline=0.5,
+                      ok=healthy, verdict=verdict, series=[0.5] * 7 + [after_errors] * 17),
         MetricReading(name="Latency p99", unit="ms", value=after_p99, threshold=500.0, baseline=180.0,
                       ok=healthy, verdict=verdict, series=[180.0] * 5 + [after_p99] * 19),
-        MetricReading(name="Request Rate", unit="/min", value=1200.0, baseline=1190.0, ok=True, verdict="stable",
-                      series=[1200.0] * 24),
+        MetricReading(name="Request Rate", unit="/min", value=1200.0, baseline=1190.0, ok=True,
+                      verdict="stable", series=[1200.0] * 24),
         MetricReading(name="Health Checks", unit="", value=None, ok=True, verdict="All passing"),
     ]
     return [
@@ -179,7 +181,8 @@ def finished(outcome: str, headline: str, **fields) -> list[Event]:
 def success() -> list[Event]:
     return start() + prechecks() + config() + canary() + approval() + rollout() + validation() + finished(
         "succeeded", "DEPLOYMENT SUCCESSFUL", duration_seconds=514, tasks=10, rollback_command=ROLLBACK,
-        observations=["Error rate: 0.5% → 0.03% (94% reduction)", "Latency p99: 180ms → 142ms (21% improvement)"],
+        observations=["Error rate: 0.5% → 0.03% (94% reduction)",
+                      "Latency p99: 180ms → 142ms (21% improvement)"],
     )
 
 
@@ -194,8 +197,8 @@ def canary_failure() -> list[Event]:
 
 @pytest.fixture
 def validation_rollback() -> list[Event]:
-    return start(auto_rollback=True) + prechecks() + config() + canary() + approval() + rollout() + validation(
-        healthy=False) + [
+    happy = prechecks() + config() + canary() + approval() + rollout()
+    return start(auto_rollback=True) + happy + validation(healthy=False) + [
         _ev(RollbackStarted, from_version="1.2.3", to_version="1.2.2", reason="Error rate 0.5% → 5.2%"),
         _ev(Progress, message="Updating service..."),
         _ev(RollbackFinished, from_version="1.2.3", to_version="1.2.2", ok=True),
@@ -205,14 +208,16 @@ def validation_rollback() -> list[Event]:
 
 @pytest.fixture
 def denial() -> list[Event]:
-    return start() + prechecks() + config() + canary() + approval("denied", "bob", "not during the sale") + finished(
+    denied = approval("denied", "bob", "not during the sale")
+    return start() + prechecks() + config() + canary() + denied + finished(
         "denied", "DEPLOYMENT DENIED", duration_seconds=700)
 
 
 @pytest.fixture
 def dry_run() -> list[Event]:
     return start(dry_run=True) + prechecks() + config() + finished(
-        "dry_run", "DRY RUN — NOTHING CHANGED", observations=["Canary 1 of 10 tasks for 60s", "Approval by a person"],
+        "dry_run", "DRY RUN — NOTHING CHANGED",
+        observations=["Canary 1 of 10 tasks for 60s", "Approval by a person"],
         logged=False,
     )
 

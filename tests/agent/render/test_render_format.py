@@ -13,8 +13,8 @@ from agent.render.format import (
 
 
 def test_percentages_drop_trailing_zeros() -> None:
-    assert [fmt_percent(v) for v in (1.0, 0.02, 5.2, 0.5, 0.0, 12.345)] == ["1%", "0.02%", "5.2%", "0.5%", "0%",
-                                                                              "12.35%"]
+    values = (1.0, 0.02, 5.2, 0.5, 0.0, 12.345)
+    assert [fmt_percent(v) for v in values] == ["1%", "0.02%", "5.2%", "0.5%", "0%", "12.35%"]
     assert fmt_percent(0.001) == "<0.01%"
 
 

@@ -3,6 +3,7 @@ import re
 
 from agent.render import make_renderer
 from agent.render.content import decision_line, text_of
+from agent.render.format import cell_width
 from agent.render.metrics import reading_block
 from skills.events import ApprovalDecided, MetricReading, MetricsObserved, RolloutProgress
 
@@ -33,14 +34,16 @@ def test_success_follows_the_seed(success) -> None:
         "╔══", "Deploying checkout-api v1.2.3", "Environment: production", "╚══",
         "Step 1/6: Pre-deployment Checks\n───────────────────────────────\n→ Checking service exists...\n"
         "✓ Service found: checkout-api (ECS, prod cluster)\n\n→ Checking current version...",
-        "✓ Current version: 1.2.2\n  Running: 4 tasks, all healthy\n  Last deployed: 2024-01-14 10:30 UTC\n\n",
+        "✓ Current version: 1.2.2\n  Running: 4 tasks, all healthy\n"
+        "  Last deployed: 2024-01-14 10:30 UTC\n\n",
         "\nAll pre-deployment checks passed ✓\n\n",
         "Step 2/6: Validate Configuration",
         "→ Comparing configurations...\n\n  Task Definition Changes:\n  ├─ Image: 1.2.2 → 1.2.3\n"
         "  ├─ Memory: 512 MB (unchanged)\n  ├─ CPU: 256 units (unchanged)\n  └─ Environment: No changes\n\n",
         "Configuration validated ✓",
         "Step 3/6: Canary Deployment (10%)",
-        "  Check 1/3: ✓ Healthy\n  Check 2/3: ✓ Healthy\n  Check 3/3: ✓ Healthy\n\n→ Observing metrics (60s)...",
+        "  Check 1/3: ✓ Healthy\n  Check 2/3: ✓ Healthy\n  Check 3/3: ✓ Healthy\n\n"
+        "→ Observing metrics (60s)...",
         "  │ Canary Metrics", "  │  Error Rate ", "  │  Threshold: 1%    Current: 0.02% ✓ ",
         "  │  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ 0.02%", "  │  Latency (p99) ",
         "  │  Threshold: 500ms Current: 145ms ✓ ", "  │  ▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃ 145ms",
@@ -77,13 +80,10 @@ def test_success_follows_the_seed(success) -> None:
 
 def test_boxes_are_rectangular(success) -> None:
     out = render(success)
-    for opener, closer in (("╔", "╝"), ("┌", "┘")):
-        for block in re.findall(rf"(?m)^ *{opener}.*?{closer}$", out, flags=re.S):
-            widths = {len(line.strip()) - line.strip().count("✅") - line.strip().count("❌")
-                      - line.strip().count("🚀") + (2 if "🚀" in line else 0) * 0 for line in block.splitlines()}
-            assert len({len(line.rstrip()) for line in block.splitlines() if "🚀" not in line
-                        and "✅" not in line}) == 1, block
-            assert widths
+    blocks = re.findall(r"(?ms)^ *[╔┌].*?[╝┘]$", out)
+    assert len(blocks) == 5  # header, canary metrics, approval, Slack preview, validation metrics
+    for block in blocks:
+        assert len({cell_width(line) for line in block.splitlines()}) == 1, block
 
 
 def test_long_work_shows_progress_without_flooding(success) -> None:
@@ -112,7 +112,8 @@ def test_validation_failure_rolls_back(validation_rollback) -> None:
     out = render(validation_rollback)
     assert_in_order(out, [
         "Before: 0.5%   After: 5.2% ✗ (degraded)", "Before: 180ms  After: 2.3s ✗ (degraded)",
-        "Post-deployment validation failed ✗", "Initiating automatic rollback...", "→ Rolling back to v1.2.2...",
+        "Post-deployment validation failed ✗", "Initiating automatic rollback...",
+        "→ Rolling back to v1.2.2...",
         "→ Updating service...", "✓ Rollback complete\n\nVersion: 1.2.3 → 1.2.2 (rolled back)",
         "DEPLOYMENT VALIDATION FAILED", "Please investigate:",
     ])
@@ -140,8 +141,10 @@ def test_failed_check(check_failure) -> None:
 
 def test_every_decision_has_its_line(denial) -> None:
     at = denial[-2].decided_at
-    lines = [text_of(decision_line(ApprovalDecided(request_id="r", decision=d, by=by, decided_at=at, reason=r)))
-             for d, by, r in (("approved", "@alice", ""), ("expired", None, ""), ("aborted", None, "canary degraded"))]
+    cases = (("approved", "@alice", ""), ("expired", None, ""), ("aborted", None, "canary degraded"))
+    decided = [ApprovalDecided(request_id="r", decision=d, by=by, decided_at=at, reason=r)
+               for d, by, r in cases]
+    lines = [text_of(decision_line(event)) for event in decided]
     assert lines == ["✓ Approved by @alice at 15:10 UTC", "✗ Approval expired at 15:10 UTC",
                      "✗ Approval aborted: canary degraded"]
 

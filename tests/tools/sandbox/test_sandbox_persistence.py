@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,7 +63,9 @@ def test_mutations_save_the_virtual_time_without_close(
     assert open_sandbox(config, state_dir).clock.now() >= reached - timedelta(seconds=1)
 
 
-def test_reset_restores_the_seed(backend: Backend, config: RunbookConfig, state_dir: Path, checkout: ServiceTarget) -> None:
+def test_reset_restores_the_seed(
+    backend: Backend, config: RunbookConfig, state_dir: Path, checkout: ServiceTarget
+) -> None:
     backend.platform.start_canary(checkout, backend.platform.current_task_definition(checkout), 2)
     backend.clock.sleep(7200)
     backend.close()
@@ -94,3 +98,29 @@ def test_time_scale_comes_from_environment_then_config(
     monkeypatch.setenv("RUNBOOK_TIME_SCALE", "fast")
     with pytest.raises(ConfigError, match="RUNBOOK_TIME_SCALE"):
         open_sandbox(config, state_dir)
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from tools.config import sandbox_default_config
+from tools.sandbox import open_sandbox
+
+backend = open_sandbox(sandbox_default_config(), Path(sys.argv[1]))
+for i in range(15):
+    backend.platform.fleet.set_secret_readable(f"ref-{sys.argv[2]}-{i}", True)
+backend.close()
+"""
+
+
+def test_concurrent_processes_lose_no_write(backend: Backend, state_dir: Path) -> None:
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(state_dir), str(n)], cwd=Path(__file__).parents[3]
+        )
+        for n in range(4)
+    ]
+    assert [w.wait(timeout=60) for w in writers] == [0, 0, 0, 0]
+    secrets = json.loads((state_dir / "sandbox.json").read_text())["secrets"]
+    assert {f"ref-{n}-{i}" for n in range(4) for i in range(15)} <= set(secrets)
+    assert backend.secrets.check_readable("X", "ref-3-14").readable  # this process sees the change

@@ -1,0 +1,133 @@
+"""The traffic model: metrics and logs come from what ran when, per version, deterministically."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tools.backend import Backend
+from tools.models import MetricWindow, ServiceTarget, TaskDefinition
+
+
+def new_revision(backend: Backend, target: ServiceTarget, version: str) -> TaskDefinition:
+    image = backend.registry.find_image(target.config.image_repository, version)
+    assert image is not None
+    return backend.platform.register_revision(target, backend.platform.current_task_definition(target), image)
+
+
+def canary_window(backend: Backend, target: ServiceTarget, version: str, seconds: int = 300) -> MetricWindow:
+    backend.platform.start_canary(target, new_revision(backend, target, version), 1)
+    start = backend.clock.now()
+    backend.clock.sleep(seconds)
+    window = backend.metrics.observe(target, version, start, backend.clock.now())
+    backend.platform.remove_canary(target)
+    return window
+
+
+def full_load_window(backend: Backend, target: ServiceTarget, version: str) -> MetricWindow:
+    backend.platform.start_rollout(target, new_revision(backend, target, version))
+    backend.clock.sleep(300)
+    assert backend.platform.rollout_status(target).state == "COMPLETED"
+    start = backend.clock.now()
+    backend.clock.sleep(300)
+    return backend.metrics.observe(target, version, start, backend.clock.now())
+
+
+def rates(window: MetricWindow) -> tuple[float, float]:
+    assert window.error_rate_percent is not None and window.p99_ms is not None
+    return window.error_rate_percent, window.p99_ms
+
+
+def test_request_rate_matches_the_service(backend: Backend, checkout: ServiceTarget) -> None:
+    now = backend.clock.now()
+    window = backend.metrics.observe(checkout, None, now - timedelta(minutes=5), now)
+    assert len(window.points) == 30
+    assert window.requests_per_minute is not None and 1100 < window.requests_per_minute < 1300
+    errors, p99 = rates(window)
+    assert 0.3 < errors < 0.7 and 165 < p99 < 195  # 1.2.2
+
+
+def test_same_window_gives_the_same_numbers(backend: Backend, checkout: ServiceTarget) -> None:
+    end = backend.clock.now() - timedelta(minutes=1)
+    start = end - timedelta(minutes=5)
+    first = backend.metrics.observe(checkout, "1.2.2", start, end)
+    backend.clock.sleep(120)
+    assert backend.metrics.observe(checkout, "1.2.2", start, end) == first
+    assert len({p.requests for p in first.points}) > 1  # noise, not a constant
+
+
+def test_canary_share_and_version_profiles(backend: Backend, checkout: ServiceTarget) -> None:
+    better = canary_window(backend, checkout, "1.2.3")
+    assert better.requests_per_minute is not None and 90 < better.requests_per_minute < 130  # ~1/11 of 1,200
+    stable = backend.metrics.observe(checkout, "1.2.2", better.start, better.end)
+    assert rates(better)[0] < rates(stable)[0] and rates(better)[1] < rates(stable)[1]
+    assert 135 < rates(better)[1] < 150
+
+    fine_as_canary = canary_window(backend, checkout, "1.2.4")
+    assert rates(fine_as_canary)[0] < 0.5 and rates(fine_as_canary)[1] < 200
+
+    bad = canary_window(backend, checkout, "1.2.5")
+    assert rates(bad)[0] > 2.5 and rates(bad)[1] > 1800
+
+
+def test_degrading_release_fails_under_full_load(backend: Backend, checkout: ServiceTarget) -> None:
+    errors, p99 = rates(full_load_window(backend, checkout, "1.2.4"))
+    assert 4.0 < errors < 6.5 and 2000 < p99 < 2600
+
+
+def test_better_release_improves_the_service_after_rollout(backend: Backend, checkout: ServiceTarget) -> None:
+    now = backend.clock.now()
+    before = backend.metrics.observe(checkout, None, now - timedelta(minutes=5), now)
+    after = full_load_window(backend, checkout, "1.2.3")
+    assert rates(after)[0] < rates(before)[0] / 3 and rates(after)[1] < rates(before)[1]
+
+
+def test_metrics_follow_the_task_timeline(backend: Backend, checkout: ServiceTarget) -> None:
+    revision = new_revision(backend, checkout, "1.2.3")
+    before_canary = backend.clock.now()
+    backend.clock.sleep(60)
+    started = backend.platform.start_canary(checkout, revision, 1)[0].started_at
+    backend.clock.sleep(60)
+    backend.platform.remove_canary(checkout)
+    stopped = backend.clock.now()
+    backend.clock.sleep(60)
+    window = backend.metrics.observe(checkout, "1.2.3", before_canary, backend.clock.now())
+    assert started is not None and 6 <= len(window.points) <= 7  # the minute it ran (periods may straddle)
+    assert all(started - timedelta(seconds=10) < p.timestamp < stopped for p in window.points)
+    assert 80 < window.requests < 140  # ~1/11 of 1,200 requests
+    assert backend.metrics.observe(checkout, "9.9.9", before_canary, backend.clock.now()).points == []
+
+
+def test_future_periods_are_not_reported(backend: Backend, checkout: ServiceTarget) -> None:
+    now = backend.clock.now()
+    window = backend.metrics.observe(checkout, None, now - timedelta(seconds=60), now + timedelta(minutes=10))
+    assert len(window.points) == 6
+    assert all(p.timestamp < now for p in window.points)
+
+
+def test_logs_follow_errors(backend: Backend, checkout: ServiceTarget) -> None:
+    revision = new_revision(backend, checkout, "1.2.5")
+    backend.platform.start_canary(checkout, revision, 1)
+    start = backend.clock.now()
+    backend.clock.sleep(120)
+    end = backend.clock.now()
+    events = backend.logs.error_events(checkout, start, end, limit=10_000)
+    counted = sum(backend.metrics.observe(checkout, v, start, end).errors for v in ("1.2.2", "1.2.5"))
+    assert len(events) == counted > 0
+    assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+    assert all(start <= e.timestamp < end and e.level == "ERROR" for e in events)
+
+    canary_ids = {t.task_id for t in backend.platform.canary_tasks(checkout)}
+    pool = [e for e in events if e.version == "1.2.5"]
+    assert pool and all(e.task_id in canary_ids for e in pool)
+    assert any("ConnectionPool exhausted" in e.message for e in pool)
+
+    matching = backend.logs.error_events(checkout, start, end, pattern="connectionpool", limit=5)
+    assert len(matching) == 5 and all("ConnectionPool" in e.message for e in matching)
+    newest = backend.logs.error_events(checkout, start, end, limit=3)
+    assert newest == events[-3:]
+
+
+def test_out_of_memory_logs_under_load(backend: Backend, checkout: ServiceTarget) -> None:
+    window = full_load_window(backend, checkout, "1.2.4")
+    events = backend.logs.error_events(checkout, window.start, window.end, pattern="heap space")
+    assert events and all(e.version == "1.2.4" for e in events)

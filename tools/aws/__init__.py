@@ -1,0 +1,43 @@
+"""The production backend: ECS, ECR, CloudWatch, CloudWatch Logs, Secrets Manager/SSM and ELBv2 via boto3.
+
+    backend = open_ecs_backend(config, "production")   # makes no AWS call until a tool is used
+
+Chosen by an environment with `backend: ecs` in runbook.yaml. Credentials come from the standard
+chain (the environment's `profile`, else AWS_PROFILE); the region from the environment's `region`,
+else AWS_REGION; AWS_ENDPOINT_URL is honoured by boto3 itself. Retries are botocore's adaptive mode
+(AWS_MAX_ATTEMPTS total attempts, default 10), which absorbs throttling with backoff.
+"""
+
+from __future__ import annotations
+
+from tools.aws.alarms import AwsIncidents
+from tools.aws.cloudwatch import AwsMetrics
+from tools.aws.ecr import EcrRegistry
+from tools.aws.ecs import EcsPlatform
+from tools.aws.elbv2 import LoadBalancers
+from tools.aws.logs import AwsLogs
+from tools.aws.secrets import AwsSecrets
+from tools.aws.session import AwsSession, choose_clock
+from tools.backend import Backend
+from tools.config import ConfigError, RunbookConfig
+
+__all__ = ["open_ecs_backend", "AwsSession"]
+
+
+def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
+    env_name, env = config.environment(environment)
+    if env.backend != "ecs":
+        raise ConfigError(f"Environment '{env_name}' does not use backend 'ecs'.")
+    session = AwsSession(env)
+    lbs = LoadBalancers(session)
+    platform = EcsPlatform(session, lbs)
+    return Backend(
+        name="ecs",
+        platform=platform,
+        registry=EcrRegistry(session),
+        metrics=AwsMetrics(session, lbs, platform.stable_target_groups, platform.canary_version),
+        logs=AwsLogs(session),
+        incidents=AwsIncidents(session),
+        secrets=AwsSecrets(session),
+        clock=choose_clock(),
+    )

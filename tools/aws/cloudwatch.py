@@ -1,0 +1,192 @@
+"""CloudWatch metrics: requests, 5xx and p99 latency per version, from ALB or a custom namespace.
+
+ALB metrics exist per target group, so a version is told apart only in weighted mode (the canary
+on its own target group). A custom namespace carries a version dimension and always can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tools.aws.elbv2 import LoadBalancers
+from tools.aws.errors import aws_call
+from tools.aws.session import AwsSession
+from tools.backend import BackendError
+from tools.models import MetricPoint, MetricWindow, ServiceTarget
+
+ALB_DEFAULTS = ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime", 1000.0)
+CUSTOM_DEFAULTS = ("RequestCount", "Errors5xx", "Latency", 1.0)
+HIGH_RESOLUTION_PERIODS = (1, 5, 10, 30)
+
+Dimensions = list[dict[str, str]]
+
+
+def _period(requested: int, alb: bool) -> int:
+    if not alb and requested in HIGH_RESOLUTION_PERIODS:
+        return requested
+    return max(60, -(-requested // 60) * 60)  # ALB publishes per minute
+
+
+class AwsMetrics:
+    def __init__(
+        self,
+        session: AwsSession,
+        load_balancers: LoadBalancers,
+        stable_target_groups: Callable[[ServiceTarget], list[str]],
+        canary_version: Callable[[ServiceTarget], str | None],
+    ) -> None:
+        self.session = session
+        self.lbs = load_balancers
+        self.stable_target_groups = stable_target_groups
+        self.canary_version = canary_version
+        self._lb_dimension: dict[str, str | None] = {}
+
+    def observe(
+        self,
+        target: ServiceTarget,
+        version: str | None,
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> MetricWindow:
+        cfg = target.config.ecs
+        alb = cfg.metrics_source == "alb"
+        requests, errors, latency, to_ms = ALB_DEFAULTS if alb else CUSTOM_DEFAULTS
+        names = (cfg.requests_metric or requests, cfg.errors_metric or errors, cfg.latency_metric or latency)
+        namespace = "AWS/ApplicationELB" if alb else cfg.metrics_namespace
+        if not namespace:
+            raise BackendError(
+                f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."
+            )
+        sources = (
+            self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
+        )
+        points = self._query(
+            namespace,
+            names,
+            cfg.latency_statistic,
+            sources,
+            start,
+            end,
+            _period(period_seconds, alb),
+            cfg.latency_to_ms or to_ms,
+        )
+        return MetricWindow(version=version, start=start, end=end, points=points)
+
+    def _alb_sources(self, target: ServiceTarget, version: str | None) -> list[Dimensions]:
+        cfg = target.config.ecs
+        stable = self.stable_target_groups(target)
+        if version is None:
+            groups = stable + ([cfg.canary_target_group_arn] if cfg.canary_target_group_arn else [])
+        elif not cfg.canary_target_group_arn:
+            raise BackendError(
+                f"{target.key}: ALB metrics cannot tell versions apart when the canary shares the stable target"
+                " group; set ecs.canary_target_group_arn (weighted mode) or metrics_source: custom."
+            )
+        elif version == self.canary_version(target):
+            groups = [cfg.canary_target_group_arn]
+        else:
+            groups = stable
+        return [self._alb_dimensions(arn) for arn in groups]
+
+    def _alb_dimensions(self, target_group_arn: str) -> Dimensions:
+        if target_group_arn not in self._lb_dimension:
+            self._lb_dimension[target_group_arn] = self.lbs.load_balancer_dimension(target_group_arn)
+        dims = [{"Name": "TargetGroup", "Value": target_group_arn.split(":")[-1]}]
+        balancer = self._lb_dimension[target_group_arn]
+        return dims + ([{"Name": "LoadBalancer", "Value": balancer}] if balancer else [])
+
+    def _custom_sources(
+        self, target: ServiceTarget, version: str | None, requests_metric: str
+    ) -> list[Dimensions]:
+        cfg = target.config.ecs
+        base = [{"Name": cfg.service_dimension, "Value": target.name}]
+        base += [{"Name": k, "Value": v} for k, v in sorted(cfg.extra_dimensions.items())]
+        if version is not None:
+            return [base + [{"Name": cfg.version_dimension, "Value": version}]]
+        # The whole service: every version that reported requests (CloudWatch does not sum across a dimension).
+        versions: set[str] = set()
+        paginator = self.session.client("cloudwatch").get_paginator("list_metrics")
+        with aws_call("cloudwatch:ListMetrics", f"metrics of {target.name} in {cfg.metrics_namespace}"):
+            for page in paginator.paginate(
+                Namespace=cfg.metrics_namespace,
+                MetricName=requests_metric,
+                Dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in base],
+            ):
+                for metric in page.get("Metrics", []):
+                    dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+                    if cfg.version_dimension in dims and len(dims) == len(base) + 1:
+                        versions.add(dims[cfg.version_dimension])
+        return [base + [{"Name": cfg.version_dimension, "Value": v}] for v in sorted(versions)]
+
+    def _query(
+        self,
+        namespace: str,
+        names: tuple[str, str, str],
+        latency_stat: str,
+        sources: list[Dimensions],
+        start: datetime,
+        end: datetime,
+        period: int,
+        to_ms: float,
+    ) -> list[MetricPoint]:
+        if not sources or end <= start:
+            return []
+        queries: list[dict[str, Any]] = []
+        for index, dims in enumerate(sources):
+            for prefix, name, stat in (
+                ("r", names[0], "Sum"),
+                ("e", names[1], "Sum"),
+                ("l", names[2], latency_stat),
+            ):
+                queries.append(
+                    {
+                        "Id": f"{prefix}{index}",
+                        "ReturnData": True,
+                        "MetricStat": {
+                            "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dims},
+                            "Period": period,
+                            "Stat": stat,
+                        },
+                    }
+                )
+        series: dict[str, dict[datetime, float]] = {}
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        with aws_call("cloudwatch:GetMetricData", f"metrics in {namespace}"):
+            while True:
+                page = self.session.client("cloudwatch").get_metric_data(**kwargs)
+                for result in page.get("MetricDataResults", []):
+                    values = series.setdefault(result["Id"], {})
+                    values.update(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+        stamps = sorted({t for values in series.values() for t in values})
+        points = []
+        for stamp in stamps:
+            requests = errors = 0.0
+            weighted = weight = 0.0
+            for index in range(len(sources)):
+                count = series.get(f"r{index}", {}).get(stamp, 0.0)
+                requests += count
+                errors += series.get(f"e{index}", {}).get(stamp, 0.0)
+                latency = series.get(f"l{index}", {}).get(stamp)
+                if latency is not None:
+                    weighted += latency * to_ms * max(count, 1e-9)
+                    weight += max(count, 1e-9)
+            points.append(
+                MetricPoint(
+                    timestamp=stamp,
+                    requests=round(requests),
+                    errors=round(errors),
+                    p99_ms=weighted / weight if weight else None,
+                )
+            )
+        return points

@@ -1,0 +1,87 @@
+"""The one place where botocore failures become `BackendError`s with one clear sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+
+from tools.backend import AccessDenied, BackendError, NotFound
+
+NOT_FOUND = {
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "RepositoryNotFoundException",
+    "ResourceNotFoundException",
+    "ParameterNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "RuleNotFound",
+    "LoadBalancerNotFound",
+    "ResourceNotFound",
+}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+BAD_CREDENTIALS = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch"}
+THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def translate(exc: Exception, action: str, resource: str) -> BackendError:
+    """`action` is the IAM action ("ecs:DescribeServices"), `resource` what it was about, in words."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message", "")).rstrip(".")
+        if code in NOT_FOUND:
+            return NotFound(f"{resource[0].upper()}{resource[1:]} does not exist ({message or code}).")
+        if code in DENIED:
+            return AccessDenied(
+                f"Access denied: the AWS identity in use lacks {action} on {resource};"
+                " grant it in IAM (see docs/ecs.md for the minimum policy)."
+            )
+        if code in EXPIRED:
+            return BackendError(
+                "The AWS credentials have expired; refresh them (for SSO: aws sso login)"
+                " and run the command again."
+            )
+        if code in BAD_CREDENTIALS:
+            return BackendError(
+                "AWS rejected the credentials in use; check AWS_PROFILE or the profile in runbook.yaml."
+            )
+        if code in THROTTLED:
+            return BackendError(
+                f"AWS kept throttling {action} on {resource} after retries; try again shortly."
+            )
+        return BackendError(f"AWS refused {action} on {resource}: {code}: {message}.")
+    if isinstance(exc, NoCredentialsError):
+        return BackendError(
+            "No AWS credentials found: set AWS_PROFILE, a profile in runbook.yaml, or"
+            " the standard AWS credential variables."
+        )
+    if isinstance(exc, ProfileNotFound):
+        return BackendError(f"{exc}; fix the profile in runbook.yaml or AWS_PROFILE.")
+    if isinstance(exc, NoRegionError):
+        return BackendError("No AWS region configured: set region in runbook.yaml or AWS_REGION.")
+    if isinstance(exc, EndpointConnectionError):
+        return BackendError(f"Could not reach AWS for {action} ({exc}).")
+    return BackendError(f"AWS call {action} on {resource} failed: {exc}.")
+
+
+@contextmanager
+def aws_call(action: str, resource: str) -> Iterator[None]:
+    """Run boto3 calls; anything botocore raises leaves as a BackendError naming action and resource."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, action, resource) from exc

@@ -1,0 +1,58 @@
+"""boto3 clients for one environment: credential chain, profile, region, adaptive retries."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from tools.clock import Clock, ScaledClock, SystemClock
+from tools.config import ConfigError, EnvironmentConfig
+
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+class AwsSession:
+    """Creates each client once, on first use: opening a backend makes no AWS call."""
+
+    def __init__(self, env: EnvironmentConfig) -> None:
+        profile = env.profile or os.environ.get("AWS_PROFILE") or None
+        raw = os.environ.get("AWS_MAX_ATTEMPTS", str(DEFAULT_MAX_ATTEMPTS))
+        try:
+            attempts = max(1, int(raw))
+        except ValueError:
+            raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number, got '{raw}'.") from None
+        try:
+            self.session = boto3.session.Session(profile_name=profile, region_name=env.region)
+        except Exception as exc:  # botocore's ProfileNotFound and friends
+            raise ConfigError(f"Cannot open AWS profile '{profile}': {exc}.") from None
+        self.config = Config(
+            retries={"mode": "adaptive", "total_max_attempts": attempts},
+            user_agent_extra="runbook",
+        )
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name or "us-east-1"
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=self.config)  # type: ignore[call-overload]
+        return self._clients[service]
+
+
+def choose_clock() -> Clock:
+    """Wall time against AWS. Against a local stand-in (AWS_ENDPOINT_URL set), RUNBOOK_TIME_SCALE may
+    speed time up, as in the sandbox: never against a real account, so a stray variable cannot shorten
+    a production canary."""
+    raw = os.environ.get("RUNBOOK_TIME_SCALE")
+    if raw is None or not os.environ.get("AWS_ENDPOINT_URL"):
+        return SystemClock()
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise ConfigError(f"RUNBOOK_TIME_SCALE must be a number of at least 0, got '{raw}'.") from None
+    return ScaledClock(scale=max(scale, 0.0))
