@@ -147,13 +147,13 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="How many results.")] = 5,
     kind: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--kind", "-k", help="Only runbook, postmortem, deployment or investigation (repeatable)."),
+        typer.Option("--kind", "-k", help="runbook, postmortem, deployment or investigation (repeatable)."),
     ] = None,
     service: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--service", "-s", help="Only entries about this service."),
     ] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="plain or json.", case_sensitive=False)] = "plain",
+    output: Annotated[str, typer.Option("--output", "-o", help="plain or json.")] = "plain",
     config: ConfigOption = None,
 ) -> None:
     """Search runbooks, postmortems and past deployments and investigations by meaning."""

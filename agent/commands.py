@@ -109,28 +109,29 @@ def deploy(service: str, version: str, environment: str | None, auto_rollback: b
 
 def rollback(service: str, environment: str | None, to: str | None, output: str, config_path: Path | None) -> int:
     def body() -> int:
+        from skills.rollback import NoRollbackTarget, rollback_target
+
         config = _load(config_path)
-        env_name = config.environment(environment)[0]
-        config.service(service)
-        target = to or _previous_version(config, service, env_name)
+        try:
+            env_name, target = rollback_target(config, config.state_path(), service, environment, to)
+        except NoRollbackTarget as exc:
+            raise UserError(str(exc)) from None
         return deploy(service, target, env_name, False, False, output, config_path, kind="rollback")
 
     return _run(body)
 
 
 def _previous_version(config: RunbookConfig, service: str, environment: str) -> str:
-    """The version that ran before the current one, from the scratchpad's successful deploys."""
+    """The version that ran before the current one (see `skills.rollback.previous_version`)."""
+    from skills.rollback import NoRollbackTarget, previous_version
+
     store = _store(config)
     try:
-        done = [d for d in store.list_deployments(service, environment, limit=200) if d.status == "succeeded"]
+        return previous_version(store, service, environment)
+    except NoRollbackTarget as exc:
+        raise UserError(str(exc)) from None
     finally:
         store.close()
-    if not done or not done[0].from_version:
-        raise UserError(
-            f"The scratchpad has no successful deploy of {service} to {environment} to roll back from;"
-            f" name the version: runbook rollback {service} --environment {environment} --to VERSION."
-        )
-    return done[0].from_version
 
 
 def _store(config: RunbookConfig) -> Scratchpad:

@@ -109,12 +109,51 @@ class EcsServiceConfig(_Strict):
     error_filter_pattern: str = "ERROR"
 
 
+class SlackEnvironmentConfig(_Strict):
+    """Where one environment's approval requests go in Slack, and who may click Approve."""
+
+    channel: str | None = None  # default: SlackConfig.approval_channel
+    approvers: list[str] = Field(default_factory=list)  # Slack user IDs (U…)
+    approver_group: str | None = None  # a Slack user group ID (S…); its members may approve
+
+
 class SlackConfig(_Strict):
-    """The Slack bot and approval channel (the Slack issue fills this in)."""
+    """The Slack bot (`runbook slack serve`) and the approval cards. Tokens come from the environment
+    (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN), never from this file."""
+
+    approval_channel: str = "#runbook-approvals"
+    environments: dict[str, SlackEnvironmentConfig] = Field(default_factory=dict)
+    mode: Literal["auto", "http", "socket"] = "auto"  # auto: Socket Mode when SLACK_APP_TOKEN is set
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=0, le=65535)
+    users: dict[str, str] = Field(default_factory=dict)  # runbook user -> Slack user ID (or e-mail)
+    email_domain: str | None = None  # else: users.lookupByEmail("<user>@<domain>")
+    api_base_url: str | None = None  # the Web API's base URL (a stand-in); default: Slack's own
+
+    def for_environment(self, environment: str) -> SlackEnvironmentConfig:
+        return self.environments.get(environment) or SlackEnvironmentConfig()
+
+    def channel_for(self, environment: str) -> str:
+        return self.for_environment(environment).channel or self.approval_channel
+
+    def runbook_user(self, slack_user_id: str) -> str | None:
+        """The runbook user name mapped to a Slack user ID, if any."""
+        return next((name for name, slack in self.users.items() if slack == slack_user_id), None)
 
 
 class AgentConfig(_Strict):
-    """The model behind `runbook ask` (the agent issue fills this in)."""
+    """The model behind `runbook ask`: Claude through the Anthropic API or Bedrock, else the offline router."""
+
+    # auto: the Anthropic API when ANTHROPIC_API_KEY is set, else offline; bedrock: the AWS credential chain
+    provider: Literal["auto", "anthropic", "bedrock", "offline"] = "auto"
+    model: str = "claude-sonnet-4-5"
+    bedrock_model: str = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    region: str | None = None  # Bedrock region; default: the AWS configuration's
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    max_steps: int = Field(default=6, ge=1, le=20)  # model calls per request
+    max_tokens: int = Field(default=1024, ge=64)
+    max_retries: int = Field(default=2, ge=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
 
 
 class KnowledgeConfig(_Strict):
@@ -144,6 +183,14 @@ class RunbookConfig(_Strict):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
 
     source: str = Field(default="<built-in sandbox>", exclude=True)
+
+    @model_validator(mode="after")
+    def _production_approves_in_slack(self) -> RunbookConfig:
+        # An environment called production with no approval policy of its own: Slack only, high risk.
+        env = self.environments.get("production")
+        if env is not None and "approval" not in env.model_fields_set:
+            env.approval = ApprovalPolicy(slack=True, terminal=False, risk="high")
+        return self
 
     @model_validator(mode="after")
     def _default_environment_exists(self) -> RunbookConfig:

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from skills import approval as gate
+from skills.deploy import slack_approval
 from skills.deploy.canary import judge_window
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.prechecks import LOCK_TTL_SECONDS
@@ -33,21 +34,25 @@ def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -
         from_version=state.get("from_version"), to_version=req.version, image_digest=image_digest,
         requester=req.requester, now=ctx.now(), policy=policy,
     )
-    channels = (["slack"] if policy.slack else []) + (["terminal"] if policy.terminal else [])
     how = []
     if policy.terminal:
         who = "you or another approver" if policy.allow_self_approval else f"an approver other than {req.requester}"
         how = [f"To decide, {who} runs:", f"  runbook approve {req.deployment_id}",
                f"  runbook deny {req.deployment_id} --reason '...'"]
-    ctx.emit(ApprovalRequested(
+    event = ApprovalRequested(
         request_id=record.id, operation=f"Deploy {req.service} v{req.version} to 100%", risk=policy.risk,
         environment=req.environment, service=req.service, from_version=state.get("from_version") or "",
         to_version=req.version, image_digest=image_digest, requester=req.requester,
         canary_summary=state.get("canary_summary", []), changes=state.get("changes", []),
         rollback_command=rollback_command(req.service, state.get("from_version"), req.environment,
                                           ctx.config.default_environment),
-        expires_at=record.expires_at, channels=channels, how_to_decide=how,
-    ))
+        expires_at=record.expires_at, channels=[], how_to_decide=how,
+    )
+    if policy.slack:
+        event.channels.append(slack_approval.post_card(ctx, record, event))
+    if policy.terminal:
+        event.channels.append("terminal")
+    ctx.emit(event)
     return {"approval_id": record.id}
 
 
@@ -84,6 +89,7 @@ def wait_for_decision(ctx: DeployContext, approval_id: str, image_digest: str) -
                 except gate.ApprovalError:
                     record = store.get_approval(approval_id) or record
         if record.status != "pending":
+            slack_approval.show_outcome(ctx, record)
             bound = record.deployment_id == ctx.request.deployment_id and record.image_digest == image_digest
             if record.status == "approved" and not bound:
                 return {"status": "aborted", "by": record.decided_by, "at": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,6 +22,22 @@ class Judgement:
     @property
     def healthy(self) -> bool:
         return self.verdict == "healthy"
+
+
+# One-sided 95% confidence: a small canary sample must show an error rate *credibly* above a limit
+# before it fails on it (2 errors in 110 requests is not proof that 0.5% became 1.8%).
+Z_95_ONE_SIDED = 1.645
+
+
+def error_rate_lower_bound(window: MetricWindow) -> float | None:
+    """Wilson score lower bound of the error rate, in percent."""
+    n, errors = window.requests, window.errors
+    if n == 0:
+        return None
+    p, z = errors / n, Z_95_ONE_SIDED
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, 100.0 * (centre - spread) / (1 + z * z / n))
 
 
 def _series(window: MetricWindow, what: str) -> list[float]:
@@ -53,7 +70,8 @@ def evaluate_canary(
 ) -> Judgement:
     """Judge the canary against the thresholds and against the stable version over the same window.
 
-    Too few requests is "inconclusive", which never passes.
+    Error rates fail when their 95% lower bound crosses a limit; too few requests is
+    "inconclusive", which never passes.
     """
     reasons: list[str] = []
     seconds = (canary.end - canary.start).total_seconds()
@@ -61,10 +79,11 @@ def evaluate_canary(
     base_errors, base_p99 = stable.error_rate_percent, stable.p99_ms
     no_data = canary.requests < thresholds.min_requests or p99 is None
 
-    errors_ok = errors is not None and errors <= thresholds.error_rate_percent
+    errors_low = error_rate_lower_bound(canary)
+    errors_ok = errors_low is not None and errors_low <= thresholds.error_rate_percent
     if errors is not None and not errors_ok:
         reasons.append(f"Error rate {fmt_percent(errors)} is above the {fmt_percent(thresholds.error_rate_percent)} threshold")
-    if errors is not None and base_errors is not None and errors > base_errors + thresholds.max_error_rate_increase_points:
+    if errors_low is not None and base_errors is not None and errors_low > base_errors + thresholds.max_error_rate_increase_points:
         errors_ok = False
         reasons.append(
             f"Error rate {fmt_percent(errors)} is more than {thresholds.max_error_rate_increase_points:g} points"
@@ -124,8 +143,9 @@ def evaluate_validation(
     errors, p99 = after.error_rate_percent, after.p99_ms
     base_errors, base_p99 = before.error_rate_percent, before.p99_ms
 
-    errors_ok = errors is not None and errors <= thresholds.error_rate_percent
-    if errors is not None and base_errors is not None and errors > base_errors + thresholds.max_error_rate_increase_points:
+    errors_low = error_rate_lower_bound(after)
+    errors_ok = errors_low is not None and errors_low <= thresholds.error_rate_percent
+    if errors_low is not None and base_errors is not None and errors_low > base_errors + thresholds.max_error_rate_increase_points:
         errors_ok = False
     if not errors_ok:
         reasons.append(f"Error rate {fmt_percent(base_errors)} → {fmt_percent(errors)} (threshold {fmt_percent(thresholds.error_rate_percent)})")

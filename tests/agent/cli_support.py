@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,20 @@ def colleague(*args: str, user: str = "alice", cwd: Path | None = None) -> subpr
         RUNBOOK + list(args), cwd=cwd or Path.cwd(), env=os.environ | {"RUNBOOK_USER": user},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+@contextmanager
+def deciding(decision: str, user: str = "alice", service: str = "checkout-api", environment: str = "production",
+             *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """A colleague who will `runbook approve`/`deny` the next request for the service, from another process."""
+    process = colleague(decision, "--service", service, "--environment", environment, "--wait", "60", *extra,
+                        user=user)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=10)
 
 
 def fleet_snapshot(service: str = "checkout-api", environment: str = "production") -> dict[str, Any]:

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.agent.cli_support import colleague, fleet_snapshot, run_cli, sandbox_fleet
+from tests.agent.cli_support import colleague, deciding, fleet_snapshot, run_cli
 
 from memory.scratchpad import Scratchpad
 from skills.events import parse_event
-
-
-def approve_as(user: str = "alice", service: str = "checkout-api", environment: str = "production"):  # type: ignore[no-untyped-def]
-    return colleague("approve", "--service", service, "--environment", environment, "--wait", "60", user=user)
 
 
 def deploy(*extra: str, version: str = "1.2.3", service: str = "checkout-api"):  # type: ignore[no-untyped-def]
@@ -29,9 +25,8 @@ def history_rows() -> list[dict]:
 
 
 def test_successful_deploy_follows_the_seed_and_changes_the_fleet() -> None:
-    approver = approve_as("alice")
-    result = deploy()
-    assert approver.wait(timeout=60) == 0, approver.stdout.read() if approver.stdout else ""
+    with deciding("approve", "alice"):
+        result = deploy()
     assert result.exit_code == 0, result.output
     out = result.output
     seed_lines = [
@@ -66,9 +61,8 @@ def test_successful_deploy_follows_the_seed_and_changes_the_fleet() -> None:
 
 
 def test_every_step_and_check_is_in_the_scratchpad() -> None:
-    approver = approve_as()
-    assert deploy().exit_code == 0
-    approver.wait(timeout=60)
+    with deciding("approve"):
+        assert deploy().exit_code == 0
     (row,) = history_rows()
     store = Scratchpad.in_dir(Path(".runbook"))
     kinds = [e.kind for e in store.events(row["id"])]
@@ -91,9 +85,8 @@ def test_bad_canary_is_removed_and_nothing_else_changes() -> None:
 
 @pytest.mark.parametrize(("flags", "exit_code", "version_after"), [(("--auto-rollback",), 6, "1.2.2"), ((), 7, "1.2.4")])
 def test_degrading_release_fails_validation(flags: tuple[str, ...], exit_code: int, version_after: str) -> None:
-    approver = approve_as()
-    result = deploy(*flags, version="1.2.4")
-    approver.wait(timeout=60)
+    with deciding("approve"):
+        result = deploy(*flags, version="1.2.4")
     assert result.exit_code == exit_code, result.output
     assert "Canary healthy after 60s observation ✓" in result.output
     assert "Post-deployment validation failed ✗" in result.output
@@ -108,10 +101,8 @@ def test_degrading_release_fails_validation(flags: tuple[str, ...], exit_code: i
 
 
 def test_denial_removes_the_canary() -> None:
-    denier = colleague("deny", "--service", "checkout-api", "--environment", "production", "--wait", "60",
-                       "--reason", "freeze", user="carol")
-    result = deploy()
-    denier.wait(timeout=60)
+    with deciding("deny", "carol", "checkout-api", "production", "--reason", "freeze"):
+        result = deploy()
     assert result.exit_code == 5, result.output
     assert "✗ Denied by @carol" in result.output and "freeze" in result.output
     after = fleet_snapshot()
@@ -168,12 +159,11 @@ def test_json_output_is_one_event_per_line() -> None:
 
 
 def test_rollback_goes_back_to_the_previous_version() -> None:
-    approver = approve_as()
-    assert deploy().exit_code == 0
-    approver.wait(timeout=60)
-    approver = approve_as()
-    result = run_cli("rollback", "checkout-api", "--environment", "production")
-    approver.wait(timeout=60)
+    with deciding("approve"):
+        first = deploy()
+    assert first.exit_code == 0, first.output
+    with deciding("approve"):
+        result = run_cli("rollback", "checkout-api", "--environment", "production")
     assert result.exit_code == 0, result.output
     assert "Deploying checkout-api v1.2.2" in result.output
     assert fleet_snapshot()["version"] == "1.2.2"

@@ -24,7 +24,8 @@ class AwsIncidents:
         paginator = self.session.client("cloudwatch").get_paginator("describe_alarms")
         with aws_call("cloudwatch:DescribeAlarms", "CloudWatch alarms"):
             for page in paginator.paginate(StateValue="ALARM", AlarmTypes=ALARM_TYPES, **kwargs):
-                found.extend(_alarms(page))
+                # The state is checked again here: moto ignores StateValue with a name prefix.
+                found.extend(a for a in _alarms(page) if a.get("StateValue") == "ALARM")
         return found
 
     def active_alarms(self, target: ServiceTarget) -> list[Alarm]:

@@ -89,13 +89,14 @@ class AwsMetrics:
             groups = [cfg.canary_target_group_arn]
         else:
             groups = stable
-        return [self._alb_dimensions(arn) for arn in groups]
+        return [self._alb_dimensions(arn, target) for arn in groups]
 
-    def _alb_dimensions(self, target_group_arn: str) -> Dimensions:
+    def _alb_dimensions(self, target_group_arn: str, target: ServiceTarget) -> Dimensions:
         if target_group_arn not in self._lb_dimension:
             self._lb_dimension[target_group_arn] = self.lbs.load_balancer_dimension(target_group_arn)
         dims = [{"Name": "TargetGroup", "Value": target_group_arn.split(":")[-1]}]
-        balancer = self._lb_dimension[target_group_arn]
+        # A canary target group reached only through a weighted rule may list no load balancer of its own.
+        balancer = self._lb_dimension[target_group_arn] or _listener_balancer(target)
         return dims + ([{"Name": "LoadBalancer", "Value": balancer}] if balancer else [])
 
     def _custom_sources(
@@ -190,3 +191,11 @@ class AwsMetrics:
                 )
             )
         return points
+
+
+def _listener_balancer(target: ServiceTarget) -> str | None:
+    """'app/name/id' from a listener or rule ARN (…:listener/app/name/id/listener-id)."""
+    arn = target.config.ecs.listener_arn or target.config.ecs.listener_rule_arn
+    if not arn or ":listener" not in arn:
+        return None
+    return "/".join(arn.split(":", 5)[5].split("/")[1:4])

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     host, port = moto.get_host_and_port()
     url = f"http://{host}:{port}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))  # a fresh account
     freeze_tasks()
     yield url
     moto.stop()
@@ -87,8 +89,8 @@ def test_full_deploy_against_moto_server(world: World, tmp_path: Path) -> None:
     with Scheduler(world):
         result = deploy()
     out, _ = approver.communicate(timeout=30)
-    assert "Approved" in out and "alice" in out, out
     assert result.exit_code == 0, result.output
+    assert "Approved" in out and "alice" in out, out
     for text in ("Service found: checkout-api (ECS, prod cluster)", "Current version: 1.2.2",
                  "Task definition: checkout-api:2", "All secrets accessible", "Health check endpoint: /health"):
         assert text in result.output, result.output

@@ -1,0 +1,113 @@
+"""Status of services per environment: version, task health, recent deploys, alarms. Read-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from memory.records import DeploymentRecord
+from memory.scratchpad import Scratchpad
+from tools.backend import BackendError, open_backend, target_for
+from tools.config import RunbookConfig
+from tools.models import Alarm
+
+
+class DeploySummary(BaseModel):
+    id: str
+    kind: str
+    from_version: str | None
+    to_version: str
+    status: str
+    requester: str
+    approver: str | None
+    started_at: datetime
+
+    @classmethod
+    def of(cls, record: DeploymentRecord) -> DeploySummary:
+        return cls(id=record.id, kind=record.kind, from_version=record.from_version, to_version=record.to_version,
+                   status=record.status, requester=record.requester, approver=record.approver,
+                   started_at=record.started_at)
+
+
+class ServiceReport(BaseModel):
+    service: str
+    environment: str
+    platform: str = ""
+    version: str = "?"
+    desired: int = 0
+    running: int = 0
+    healthy: int = 0
+    deployment_in_progress: bool = False
+    canary_tasks: int = 0
+    alarms: list[Alarm] = Field(default_factory=list)
+    recent_deploys: list[DeploySummary] = Field(default_factory=list)
+    error: str | None = None  # the backend could not be read
+
+    @property
+    def healthy_overall(self) -> bool:
+        return self.error is None and not self.alarms and self.desired > 0 and self.healthy == self.desired
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.service} ({self.environment}): unknown — {self.error}"
+        state = "healthy" if self.healthy_overall else "NOT healthy"
+        parts = [f"{self.service} ({self.environment}): {self.version}, {self.healthy}/{self.desired} tasks healthy,"
+                 f" {state}"]
+        if self.canary_tasks:
+            parts.append(f"canary running ({self.canary_tasks} task(s))")
+        if self.deployment_in_progress:
+            parts.append("deployment in progress")
+        if self.alarms:
+            parts.append("alarms: " + ", ".join(a.name for a in self.alarms))
+        if self.recent_deploys:
+            last = self.recent_deploys[0]
+            parts.append(f"last deploy {last.from_version or '?'} → {last.to_version} {last.status}"
+                         f" ({last.started_at:%Y-%m-%d %H:%M} UTC, {last.id})")
+        return "; ".join(parts)
+
+
+def service_status(config: RunbookConfig, state_dir: Path, service: str | None = None,
+                   environment: str | None = None, recent: int = 3) -> list[ServiceReport]:
+    """One report per (service, environment); all of them when a name is None."""
+    services = [service] if service else sorted(config.services)
+    for name in services:
+        config.service(name)
+    environments = [config.environment(environment)[0]] if environment else sorted(config.environments)
+    store = Scratchpad.in_dir(state_dir)
+    reports: list[ServiceReport] = []
+    try:
+        for env_name in environments:
+            backend = open_backend(config, env_name, state_dir)
+            try:
+                for name in services:
+                    reports.append(_report(config, backend, store, name, env_name, recent))
+            finally:
+                backend.close()
+    finally:
+        store.close()
+    return reports
+
+
+def _report(config, backend, store, service: str, environment: str, recent: int) -> ServiceReport:  # type: ignore[no-untyped-def]
+    target = target_for(config, service, environment)
+    report = ServiceReport(service=service, environment=environment)
+    report.recent_deploys = [DeploySummary.of(d) for d in store.list_deployments(service, environment, limit=recent)]
+    try:
+        status = backend.platform.describe_service(target)
+        report.platform = status.platform
+        report.version = status.version
+        report.desired, report.running, report.healthy = status.desired, status.running, status.healthy_tasks
+        report.deployment_in_progress = status.deployment_in_progress
+        report.canary_tasks = len(backend.platform.canary_tasks(target))
+        report.alarms = backend.incidents.active_alarms(target)
+    except BackendError as exc:
+        report.error = str(exc)
+    return report
+
+
+def render_reports(reports: list[ServiceReport]) -> str:
+    if not reports:
+        return "No services configured."
+    return "\n".join(r.line() for r in reports)
