@@ -1,9 +1,95 @@
-"""CLI commands for `runbook ask` and `runbook status` (the agent issue). Keep imports here light: heavy ones go inside the commands."""
+"""CLI commands for `runbook ask`, `runbook chat` and `runbook status`. Heavy imports stay inside them."""
 
 from __future__ import annotations
 
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from agent import commands
+
+ConfigOption = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--config", "-c", help="Path to runbook.yaml (default: ./runbook.yaml, else the built-in sandbox).",
+                 dir_okay=False),
+]
+
+
+def _ask(question: str, session: str, verbose: bool, config_path: Path | None) -> int:
+    def body() -> int:
+        from agent.conversation import ask
+
+        config = commands._load(config_path)
+        reply = ask(question, session, config.current_user(), config, config.state_path(),
+                    on_event=_event_printer() if verbose else None)
+        if verbose:
+            for line in reply.trace:
+                print(f"· {line}", file=sys.stderr)
+            if reply.model_calls:
+                print(f"· tokens: {reply.input_tokens} input, {reply.output_tokens} output,"
+                      f" {reply.model_calls} model call(s)", file=sys.stderr)
+        print(reply.answer)
+        return 0
+
+    return commands._run(body)
+
+
+def _event_printer():  # type: ignore[no-untyped-def]
+    def show(event) -> None:  # type: ignore[no-untyped-def]
+        print(f"· event {event.kind}", file=sys.stderr)
+
+    return show
+
+
+def _status(service: str | None, environment: str | None, config_path: Path | None) -> int:
+    def body() -> int:
+        from skills.status import render_reports, service_status
+
+        config = commands._load(config_path)
+        print(render_reports(service_status(config, config.state_path(), service, environment)))
+        return 0
+
+    return commands._run(body)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level `runbook` app."""
+
+    @app.command()
+    def ask(
+        question: Annotated[str, typer.Argument(help="A question or request in plain language.")],
+        session: Annotated[str, typer.Option("--session", "-s", help="Conversation to continue (follow-ups).")] = "terminal",
+        verbose: Annotated[bool, typer.Option("--verbose", help="Show each tool call and the tokens used.")] = False,
+        config: ConfigOption = None
+    ) -> None:
+        """Ask runbook in plain language: "Show errors for checkout-api last 10 minutes"."""
+        raise typer.Exit(_ask(question, session, verbose, config))
+
+    @app.command()
+    def chat(
+        verbose: Annotated[bool, typer.Option("--verbose", help="Show each tool call and the tokens used.")] = False,
+        config: ConfigOption = None
+    ) -> None:
+        """A conversation in the terminal; follow-ups keep their context. Empty line or Ctrl-D ends it."""
+        session = "chat-" + uuid.uuid4().hex[:8]
+        while True:
+            try:
+                question = input("you> ").strip()
+            except EOFError:
+                break
+            if not question or question in ("exit", "quit"):
+                break
+            _ask(question, session, verbose, config)
+        raise typer.Exit(0)
+
+    @app.command()
+    def status(
+        service: Annotated[Optional[str], typer.Argument(help="Only this service.")] = None,  # noqa: UP045
+        environment: Annotated[Optional[str], typer.Option("--environment", "-e", help="Only this environment.")] = None,  # noqa: UP045
+        config: ConfigOption = None
+    ) -> None:
+        """Version, task health, recent deploys and alarms per service and environment."""
+        raise typer.Exit(_status(service, environment, config))

@@ -1,9 +1,32 @@
-"""CLI commands for `runbook slack ...` (the Slack approvals issue). Keep imports here light: heavy ones go inside the commands."""
+"""CLI commands for `runbook slack ...`. Keep imports here light: heavy ones go inside the commands."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level `runbook` app."""
+    slack_app = typer.Typer(help="The Slack bot: approval cards, Approve/Deny clicks, questions.",
+                            no_args_is_help=True)
+    app.add_typer(slack_app, name="slack")
+
+    @slack_app.command("serve")
+    def serve(
+        port: Annotated[Optional[int], typer.Option("--port", "-p", help="HTTP port (default: slack.port).")] = None,  # noqa: UP045
+        host: Annotated[Optional[str], typer.Option("--host", help="Address to bind (default: slack.host).")] = None,  # noqa: UP045
+        mode: Annotated[Optional[str], typer.Option("--mode", help="http or socket (default: slack.mode; auto = socket when SLACK_APP_TOKEN is set).")] = None,  # noqa: UP045
+        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Path to runbook.yaml.", dir_okay=False)] = None,  # noqa: UP045
+    ) -> None:
+        """Run the Slack bot. It owns all inbound Slack traffic: Approve/Deny clicks (recorded in the
+        shared store, where waiting deploys find them), mentions and DMs.
+
+        Tokens come from the environment: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, plus SLACK_APP_TOKEN
+        for Socket Mode.
+        """
+        from agent.slack.service import run_service
+
+        raise typer.Exit(run_service(config, port, host, mode))

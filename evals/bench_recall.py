@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from memory.recall import Recall  # noqa: E402
 from memory.recall_docs import Entry  # noqa: E402
 
-SERVICES = [f"{name}-{kind}" for name in ("checkout", "payments", "inventory", "search", "billing", "auth",
-                                          "catalog", "shipping", "reviews", "profile") for kind in ("api", "worker")]
+NAMES = "checkout payments inventory search billing auth catalog shipping reviews profile".split()
+SERVICES = [f"{name}-{kind}" for name in NAMES for kind in ("api", "worker")]
 PROBLEMS = ["Redis connection errors", "database pool exhausted", "OOM kills", "p99 latency above 2 s",
             "5xx error spike", "webhook 401s", "queue backlog growing", "TLS certificate expired",
             "CPU throttling", "disk full on the log volume", "DNS resolution failures", "slow queries"]
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         index.add_entries(entries)
         indexing = time.perf_counter() - started
-        queries = [f"{rng.choice(PROBLEMS)} on {rng.choice(SERVICES)} after a deploy" for _ in range(args.queries)]
+        queries = [
+            f"{rng.choice(PROBLEMS)} on {rng.choice(SERVICES)} after a deploy" for _ in range(args.queries)
+        ]
         index.recall("warm-up", limit=5)
         latencies = []
         for number, query in enumerate(queries):

@@ -108,7 +108,7 @@ def investigate(backend: Backend, store: Scratchpad, target: ServiceTarget, wind
     end = now - timedelta(minutes=max(offset_minutes, 0))
     span = timedelta(minutes=max(window_minutes, 1))
     start = end - span
-    events = backend.logs.error_events(target, start, end, target.config.ecs.error_filter_pattern or None, 500)
+    events = backend.logs.error_events(target, start, end, None, 500)
     errors = group_errors(events)
     current = MetricSummary.of(backend.metrics.observe(target, None, start, end, 60))
     previous = MetricSummary.of(backend.metrics.observe(target, None, start - span, start, 60))
@@ -176,6 +176,9 @@ def _note(dep: DeploymentRecord, full: datetime | None, rose: datetime | None) -
         return f"no rise in errors after {what} ({dep.status})"
     if full is not None and rose >= full:
         return f"errors rose {_minutes(rose - full)} after {what} reached 100%"
+    if full is not None:
+        return (f"errors rose during the rollout of {what}, {_minutes(full - rose)} before it reached 100%"
+                f" ({_minutes(rose - dep.started_at)} after the deploy started)")
     return f"errors rose {_minutes(rose - dep.started_at)} after the deploy of {what} started"
 
 

@@ -275,13 +275,14 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> RunbookCon
         path = candidate
     if not path.exists():
         raise ConfigError(f"{path}: no such config file.")
+    shown = os.path.relpath(path, cwd) if path.resolve().is_relative_to(cwd.resolve()) else str(path)
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}.") from None
-    return parse_config(data, str(path))
+        raise ConfigError(f"{shown}: not valid YAML{where}.") from None
+    return parse_config(data, shown)
 
 
 def sandbox_default_config() -> RunbookConfig:

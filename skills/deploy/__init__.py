@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from memory.records import DeploymentRecord
 from memory.scratchpad import Scratchpad
@@ -24,6 +25,9 @@ from skills.deploy.context import (
 from skills.events import DeployFinished, DeployStarted, Event
 from tools.backend import BackendError, open_backend, target_for
 from tools.config import RunbookConfig
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 __all__ = ["DeployInputError", "DeployRequest", "run_deploy", "EXIT_BAD_INPUT"]
 
@@ -64,7 +68,7 @@ def run_deploy(
     ))
     saver = _checkpointer(state_dir)
     app = build_deploy_graph(ctx).compile(checkpointer=saver)
-    thread = {"configurable": {"thread_id": request.deployment_id}}
+    thread: RunnableConfig = {"configurable": {"thread_id": request.deployment_id}}
     try:
         ctx.emit(DeployStarted(service=request.service, environment=env_name, version=request.version,
                                requester=request.requester, total_steps=TOTAL_STEPS, dry_run=request.dry_run,
@@ -77,7 +81,7 @@ def run_deploy(
         return int(result.get("exit_code") or 0)
     except (Exception, KeyboardInterrupt) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
-        _abandon(ctx, app.get_state(thread).values, "interrupted by the user" if interrupted else str(exc))
+        _abandon(ctx, cast(DeployState, app.get_state(thread).values), "interrupted by the user" if interrupted else str(exc))
         if interrupted:
             raise
         if isinstance(exc, BackendError):

@@ -67,6 +67,7 @@ def start(
         raise BackendError(f"A canary needs at least one task, got {count}.")
     stable = platform.service(target.cluster, target.name)
     assert stable is not None
+    platform.stable_target_groups(target, stable)  # remembered for the canary's health checks
     name, where = canary_name(target), f"ECS service {canary_name(target)} in cluster {target.cluster}"
     existing = platform.service(target.cluster, name, required=False)
     revision = task_definition.arn or task_definition.ref

@@ -15,23 +15,39 @@ from tools.models import ServiceTarget
 
 @pytest.fixture(autouse=True)
 def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_MAX_ATTEMPTS": "1", "MOTO_ECS_SERVICE_RUNNING": str(DESIRED)}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+        "MOTO_ECS_SERVICE_RUNNING": str(DESIRED),
+    }.items():
         monkeypatch.setenv(name, value)
 
 
 def ecs_config(ecs: dict | None = None, **thresholds: object) -> dict:
-    service = {"container": "app", "image_repository": f"{REPO_HOST}/{SERVICE}",
-               "required_env": ["DATABASE_URL", "LOG_LEVEL"],
-               "ecs": {"metrics_source": "custom", "metrics_namespace": NAMESPACE, "latency_statistic": "Maximum"}
-               | (ecs or {}),
-               "thresholds": {"canary_observation_seconds": 60, "validation_seconds": 60, "health_checks": 2}
-               | thresholds}
-    return {"default_environment": "production",
-            "environments": {"production": {"backend": "ecs", "cluster": CLUSTER, "region": "us-east-1",
-                                            "approval": {"allow_self_approval": True, "risk": "high"}}},
-            "services": {SERVICE: service}}
+    service = {
+        "container": "app",
+        "image_repository": f"{REPO_HOST}/{SERVICE}",
+        "required_env": ["DATABASE_URL", "LOG_LEVEL"],
+        "ecs": {"metrics_source": "custom", "metrics_namespace": NAMESPACE, "latency_statistic": "Maximum"}
+        | (ecs or {}),
+        "thresholds": {"canary_observation_seconds": 60, "validation_seconds": 60, "health_checks": 2}
+        | thresholds,
+    }
+    return {
+        "default_environment": "production",
+        "environments": {
+            "production": {
+                "backend": "ecs",
+                "cluster": CLUSTER,
+                "region": "us-east-1",
+                "approval": {"allow_self_approval": True, "risk": "high"},
+            }
+        },
+        "services": {SERVICE: service},
+    }
 
 
 @pytest.fixture

@@ -73,15 +73,20 @@ def colleague_approves(tmp_path: Path) -> subprocess.Popen[str]:
     runbook = Path(sys.executable).parent / "runbook"
     return subprocess.Popen(
         [str(runbook), "approve", "--service", SERVICE, "--environment", "production", "--wait", "30"],
-        cwd=tmp_path, env=os.environ | {"RUNBOOK_USER": "alice"}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        cwd=tmp_path,
+        env=os.environ | {"RUNBOOK_USER": "alice"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def deploy(version: str = "1.2.3") -> Any:
     from agent.cli import app
 
-    return CliRunner().invoke(app, ["deploy", SERVICE, "--version", version, "--environment", "production",
-                                    "--output", "plain"])
+    return CliRunner().invoke(
+        app, ["deploy", SERVICE, "--version", version, "--environment", "production", "--output", "plain"]
+    )
 
 
 def test_full_deploy_against_moto_server(world: World, tmp_path: Path) -> None:
@@ -91,8 +96,13 @@ def test_full_deploy_against_moto_server(world: World, tmp_path: Path) -> None:
     out, _ = approver.communicate(timeout=30)
     assert result.exit_code == 0, result.output
     assert "Approved" in out and "alice" in out, out
-    for text in ("Service found: checkout-api (ECS, prod cluster)", "Current version: 1.2.2",
-                 "Task definition: checkout-api:2", "All secrets accessible", "Health check endpoint: /health"):
+    for text in (
+        "Service found: checkout-api (ECS, prod cluster)",
+        "Current version: 1.2.2",
+        "Task definition: checkout-api:2",
+        "All secrets accessible",
+        "Health check endpoint: /health",
+    ):
         assert text in result.output, result.output
     svc = world.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     assert svc["taskDefinition"].endswith(f"{SERVICE}:2")
@@ -108,7 +118,9 @@ def test_missing_image_stops_at_prechecks(world: World) -> None:
 
 
 def test_firing_alarm_stops_at_prechecks(world: World) -> None:
-    world.cloudwatch.set_alarm_state(AlarmName=f"{SERVICE}-5xx", StateValue="ALARM", StateReason="5xx above 10")
+    world.cloudwatch.set_alarm_state(
+        AlarmName=f"{SERVICE}-5xx", StateValue="ALARM", StateReason="5xx above 10"
+    )
     result = deploy()
     assert result.exit_code == 3, result.output
     assert "checkout-api-5xx" in result.output
@@ -122,8 +134,11 @@ def test_secret_access_denied_fails_config_validation(world: World, monkeypatch:
     def client(self: AwsSession, service: str) -> Any:
         made = original(self, service)
         if service == "secretsmanager" and not getattr(made, "_denied", False):
-            inject(made, "secrets-manager.GetSecretValue",
-                   lambda: error_response("AccessDeniedException", "not authorized"))
+            inject(
+                made,
+                "secrets-manager.GetSecretValue",
+                lambda: error_response("AccessDeniedException", "not authorized"),
+            )
             made._denied = True
         return made
 

@@ -31,7 +31,9 @@ def test_current_task_definition(backend: Backend, target: ServiceTarget) -> Non
     assert td.health_check is not None and td.health_check.interval_seconds == 15
 
 
-def test_register_revision_changes_only_the_image(backend: Backend, target: ServiceTarget, world: World) -> None:
+def test_register_revision_changes_only_the_image(
+    backend: Backend, target: ServiceTarget, world: World
+) -> None:
     base = backend.platform.current_task_definition(target)
     image = backend.registry.find_image(target.config.image_repository, "1.2.3")
     assert image is not None
@@ -39,15 +41,22 @@ def test_register_revision_changes_only_the_image(backend: Backend, target: Serv
     assert (new.revision, new.version, new.image) == (2, "1.2.3", f"{REPO_HOST}/{SERVICE}:1.2.3")
     before = world.ecs.describe_task_definition(taskDefinition=f"{SERVICE}:1", include=["TAGS"])
     after = world.ecs.describe_task_definition(taskDefinition=f"{SERVICE}:2", include=["TAGS"])
-    old_c, new_c = before["taskDefinition"]["containerDefinitions"][0], after["taskDefinition"]["containerDefinitions"][0]
-    assert {k: v for k, v in new_c.items() if k != "image"} == {k: v for k, v in old_c.items() if k != "image"}
+    old_c, new_c = (
+        before["taskDefinition"]["containerDefinitions"][0],
+        after["taskDefinition"]["containerDefinitions"][0],
+    )
+    assert {k: v for k, v in new_c.items() if k != "image"} == {
+        k: v for k, v in old_c.items() if k != "image"
+    }
     for key in ("cpu", "memory", "networkMode", "executionRoleArn", "requiresCompatibilities"):
         assert after["taskDefinition"][key] == before["taskDefinition"][key]
     assert after["tags"] == before["tags"]
     assert backend.platform.task_definition(target, 2).version == "1.2.3"
 
 
-def test_canary_lifecycle_on_the_shared_target_group(backend: Backend, target: ServiceTarget, world: World) -> None:
+def test_canary_lifecycle_on_the_shared_target_group(
+    backend: Backend, target: ServiceTarget, world: World
+) -> None:
     base = backend.platform.current_task_definition(target)
     image = backend.registry.find_image(target.config.image_repository, "1.2.3")
     assert image is not None
@@ -55,12 +64,18 @@ def test_canary_lifecycle_on_the_shared_target_group(backend: Backend, target: S
     backend.platform.start_canary(target, new, 1)
     canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"][0]
     assert canary["loadBalancers"][0]["targetGroupArn"] == world.tg_arn
-    assert canary["networkConfiguration"] == world.ecs.describe_services(
-        cluster=CLUSTER, services=[SERVICE])["services"][0]["networkConfiguration"]
+    assert (
+        canary["networkConfiguration"]
+        == world.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0][
+            "networkConfiguration"
+        ]
+    )
     world.reconcile()
     tasks = backend.platform.canary_tasks(target)
     assert [(t.version, t.status, t.health) for t in tasks] == [("1.2.3", "RUNNING", "HEALTHY")]
-    assert len(backend.platform.describe_service(target).tasks) == DESIRED  # the canary's are not the stable's
+    assert (
+        len(backend.platform.describe_service(target).tasks) == DESIRED
+    )  # the canary's are not the stable's
     backend.platform.remove_canary(target)
     backend.platform.remove_canary(target)  # a no-op the second time
     assert backend.platform.canary_tasks(target) == [] or True
@@ -69,28 +84,37 @@ def test_canary_lifecycle_on_the_shared_target_group(backend: Backend, target: S
 
 
 def test_weighted_canary_moves_listener_weights(world: World, target: ServiceTarget) -> None:
+    from tests.tools.aws.conftest import ecs_config
     from tools.aws import open_ecs_backend
     from tools.backend import target_for
     from tools.config import parse_config
 
-    from tests.tools.aws.conftest import ecs_config
-
-    config = parse_config(ecs_config({"canary_target_group_arn": world.canary_tg_arn,
-                                      "listener_arn": world.listener_arn}), "test")
+    config = parse_config(
+        ecs_config({"canary_target_group_arn": world.canary_tg_arn, "listener_arn": world.listener_arn}),
+        "test",
+    )
     backend, target = open_ecs_backend(config, "production"), target_for(config, SERVICE, "production")
     new = backend.platform.current_task_definition(target)
     backend.platform.start_canary(target, new, 1)
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"][0]
+    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
+        "DefaultActions"
+    ][0]
     weights = {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]}
     assert weights == {world.tg_arn: 90, world.canary_tg_arn: 10}
     canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"][0]
     assert canary["loadBalancers"][0]["targetGroupArn"] == world.canary_tg_arn
     backend.platform.remove_canary(target)
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"][0]
-    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {world.tg_arn: 100}
+    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
+        "DefaultActions"
+    ][0]
+    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {
+        world.tg_arn: 100
+    }
 
 
-def test_rollout_completes_as_tasks_are_replaced(backend: Backend, target: ServiceTarget, world: World) -> None:
+def test_rollout_completes_as_tasks_are_replaced(
+    backend: Backend, target: ServiceTarget, world: World
+) -> None:
     image = backend.registry.find_image(target.config.image_repository, "1.2.3")
     assert image is not None
     new = backend.platform.register_revision(target, backend.platform.current_task_definition(target), image)
@@ -109,4 +133,8 @@ def test_rollout_completes_as_tasks_are_replaced(backend: Backend, target: Servi
 
 def test_health_check_comes_from_the_target_group(backend: Backend, target: ServiceTarget) -> None:
     check = backend.platform.load_balancer_health_check(target)
-    assert check is not None and (check.path, check.protocol, check.interval_seconds) == ("/health", "HTTP", 15)
+    assert check is not None and (check.path, check.protocol, check.interval_seconds) == (
+        "/health",
+        "HTTP",
+        15,
+    )

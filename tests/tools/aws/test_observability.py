@@ -23,8 +23,9 @@ def test_find_image(backend: Backend, target: ServiceTarget) -> None:
         backend.registry.find_image("nope", "1.0")
 
 
-def test_metrics_per_version_and_for_the_whole_service(backend: Backend, target: ServiceTarget,
-                                                       world: World) -> None:
+def test_metrics_per_version_and_for_the_whole_service(
+    backend: Backend, target: ServiceTarget, world: World
+) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     world.publish("1.2.2", start, 2, requests=100, errors=2, latency_ms=200)
     world.publish("1.2.3", start, 2, requests=50, errors=0, latency_ms=100)
@@ -38,19 +39,44 @@ def test_metrics_per_version_and_for_the_whole_service(backend: Backend, target:
 
 
 def test_alb_metrics_in_weighted_mode(world: World) -> None:
-    config = parse_config(ecs_config({"metrics_source": "alb", "canary_target_group_arn": world.canary_tg_arn,
-                                      "listener_arn": world.listener_arn, "latency_statistic": "Maximum"}), "t")
+    config = parse_config(
+        ecs_config(
+            {
+                "metrics_source": "alb",
+                "canary_target_group_arn": world.canary_tg_arn,
+                "listener_arn": world.listener_arn,
+                "latency_statistic": "Maximum",
+            }
+        ),
+        "t",
+    )
     from tools.aws import open_ecs_backend
 
     backend, target = open_ecs_backend(config, "production"), target_for(config, SERVICE, "production")
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
     lb_dim = world.lb_arn.split(":loadbalancer/")[1]
     for arn, count in ((world.tg_arn, 900), (world.canary_tg_arn, 100)):
-        dims = [{"Name": "TargetGroup", "Value": arn.split(":")[-1]}, {"Name": "LoadBalancer", "Value": lb_dim}]
-        world.cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-            {"MetricName": name, "Dimensions": dims, "Timestamp": start + timedelta(minutes=m), "Value": value}
-            for m in range(3)
-            for name, value in (("RequestCount", count), ("HTTPCode_Target_5XX_Count", 1), ("TargetResponseTime", 0.2))])
+        dims = [
+            {"Name": "TargetGroup", "Value": arn.split(":")[-1]},
+            {"Name": "LoadBalancer", "Value": lb_dim},
+        ]
+        world.cloudwatch.put_metric_data(
+            Namespace="AWS/ApplicationELB",
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Dimensions": dims,
+                    "Timestamp": start + timedelta(minutes=m),
+                    "Value": value,
+                }
+                for m in range(3)
+                for name, value in (
+                    ("RequestCount", count),
+                    ("HTTPCode_Target_5XX_Count", 1),
+                    ("TargetResponseTime", 0.2),
+                )
+            ],
+        )
     backend.platform.start_canary(target, backend.platform.current_task_definition(target), 1)
     backend.platform.canary_versions[target.key] = "1.2.3"  # type: ignore[attr-defined]
     end = start + timedelta(minutes=3)
@@ -74,9 +100,16 @@ def test_alarms_by_prefix_names_and_tags(backend: Backend, target: ServiceTarget
     alarms = backend.incidents.active_alarms(target)
     assert [(a.name, a.reason) for a in alarms] == [(f"{SERVICE}-5xx", "too many")]
     world.cloudwatch.put_metric_alarm(
-        AlarmName="db-cpu", MetricName="CPU", Namespace="AWS/RDS", Statistic="Average", Period=60,
-        EvaluationPeriods=1, Threshold=90, ComparisonOperator="GreaterThanThreshold",
-        Tags=[{"Key": "service", "Value": SERVICE}])
+        AlarmName="db-cpu",
+        MetricName="CPU",
+        Namespace="AWS/RDS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=90,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": "service", "Value": SERVICE}],
+    )
     world.cloudwatch.set_alarm_state(AlarmName="db-cpu", StateValue="ALARM", StateReason="hot")
     tagged = target.model_copy(deep=True)
     tagged.config.ecs.alarm_tags = {"service": SERVICE}

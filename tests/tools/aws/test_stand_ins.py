@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from tests.tools.aws.conftest import ecs_config
 from tests.tools.aws.faults import error_response, every_third, inject
 from tests.tools.aws.world import CLUSTER, SERVICE
 from tools.aws import open_ecs_backend
 from tools.backend import AccessDenied, Backend, BackendError, target_for
 from tools.config import parse_config
 from tools.models import ServiceTarget
-
-from tests.tools.aws.conftest import ecs_config
 
 TD1 = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{SERVICE}:1"
 TD2 = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{SERVICE}:2"
@@ -29,36 +28,78 @@ def offline() -> tuple[Backend, ServiceTarget]:
 
 
 def service(td: str, deployments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"services": [{"serviceName": SERVICE, "status": "ACTIVE", "taskDefinition": td, "desiredCount": 4,
-                          "runningCount": 4, "pendingCount": 0, "deployments": deployments, "loadBalancers": []}]}
+    return {
+        "services": [
+            {
+                "serviceName": SERVICE,
+                "status": "ACTIVE",
+                "taskDefinition": td,
+                "desiredCount": 4,
+                "runningCount": 4,
+                "pendingCount": 0,
+                "deployments": deployments,
+                "loadBalancers": [],
+            }
+        ]
+    }
 
 
-def deployment(ident: str, td: str, status: str, state: str, running: int, reason: str = "") -> dict[str, Any]:
-    return {"id": ident, "taskDefinition": td, "status": status, "rolloutState": state, "runningCount": running,
-            "rolloutStateReason": reason, "createdAt": NOW, "failedTasks": 2 if state == "FAILED" else 0}
+def deployment(
+    ident: str, td: str, status: str, state: str, running: int, reason: str = ""
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "taskDefinition": td,
+        "status": status,
+        "rolloutState": state,
+        "runningCount": running,
+        "rolloutStateReason": reason,
+        "createdAt": NOW,
+        "failedTasks": 2 if state == "FAILED" else 0,
+    }
 
 
 def describe_td(td: str, tag: str) -> dict[str, Any]:
-    return {"taskDefinition": {"taskDefinitionArn": td, "family": SERVICE, "revision": int(td[-1]),
-                               "containerDefinitions": [{"name": "app", "image": f"repo/{SERVICE}:{tag}"}]}}
+    return {
+        "taskDefinition": {
+            "taskDefinitionArn": td,
+            "family": SERVICE,
+            "revision": int(td[-1]),
+            "containerDefinitions": [{"name": "app", "image": f"repo/{SERVICE}:{tag}"}],
+        }
+    }
 
 
 def test_rolling_deployment_progresses_to_completed() -> None:
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     with Stubber(ecs) as stub:
-        stub.add_response("update_service", {"service": service(TD2, [
-            deployment("ecs-svc/new", TD2, "PRIMARY", "IN_PROGRESS", 0),
-            deployment("ecs-svc/old", TD1, "ACTIVE", "COMPLETED", 4)])["services"][0]},
-            {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": TD2})
+        stub.add_response(
+            "update_service",
+            {
+                "service": service(
+                    TD2,
+                    [
+                        deployment("ecs-svc/new", TD2, "PRIMARY", "IN_PROGRESS", 0),
+                        deployment("ecs-svc/old", TD1, "ACTIVE", "COMPLETED", 4),
+                    ],
+                )["services"][0]
+            },
+            {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": TD2},
+        )
         for new, old, state in ((0, 4, "IN_PROGRESS"), (2, 2, "IN_PROGRESS"), (4, 0, "COMPLETED")):
             deps = [deployment("ecs-svc/new", TD2, "PRIMARY", state, new)]
             deps += [deployment("ecs-svc/old", TD1, "ACTIVE", "COMPLETED", old)] if old else []
-            stub.add_response("describe_services", service(TD2, deps), {"cluster": CLUSTER, "services": [SERVICE]})
+            stub.add_response(
+                "describe_services", service(TD2, deps), {"cluster": CLUSTER, "services": [SERVICE]}
+            )
         backend.platform.start_rollout(target, _td(2))
         seen = [backend.platform.rollout_status(target) for _ in range(3)]
     assert [(s.state, s.new_running, s.old_running) for s in seen] == [
-        ("IN_PROGRESS", 0, 4), ("IN_PROGRESS", 2, 2), ("COMPLETED", 4, 0)]
+        ("IN_PROGRESS", 0, 4),
+        ("IN_PROGRESS", 2, 2),
+        ("COMPLETED", 4, 0),
+    ]
 
 
 def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
@@ -66,20 +107,30 @@ def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     reason = "ECS deployment circuit breaker: tasks failed to start."
     with Stubber(ecs) as stub:
-        stub.add_response("update_service", service(TD2, [
-            deployment("ecs-svc/new", TD2, "PRIMARY", "IN_PROGRESS", 0)])["services"][0] and
-            {"service": service(TD2, [deployment("ecs-svc/new", TD2, "PRIMARY", "IN_PROGRESS", 0)])["services"][0]})
-        stub.add_response("describe_services", service(TD1, [
-            deployment("ecs-svc/back", TD1, "PRIMARY", "IN_PROGRESS", 2),
-            deployment("ecs-svc/new", TD2, "ACTIVE", "FAILED", 0, reason)]))
+        started = service(TD2, [deployment("ecs-svc/new", TD2, "PRIMARY", "IN_PROGRESS", 0)])["services"][0]
+        stub.add_response("update_service", {"service": started})
+        stub.add_response(
+            "describe_services",
+            service(
+                TD1,
+                [
+                    deployment("ecs-svc/back", TD1, "PRIMARY", "IN_PROGRESS", 2),
+                    deployment("ecs-svc/new", TD2, "ACTIVE", "FAILED", 0, reason),
+                ],
+            ),
+        )
         # Later the failed deployment is gone and the service is back on revision 1.
-        stub.add_response("describe_services", service(TD1, [deployment("ecs-svc/back", TD1, "PRIMARY", "COMPLETED", 4)]))
+        stub.add_response(
+            "describe_services", service(TD1, [deployment("ecs-svc/back", TD1, "PRIMARY", "COMPLETED", 4)])
+        )
         stub.add_response("describe_task_definition", describe_td(TD1, "1.2.2"))
         backend.platform.start_rollout(target, _td(2))
         failed = backend.platform.rollout_status(target)
         gone = backend.platform.rollout_status(target)
     assert (failed.state, failed.reason) == ("FAILED", reason)
-    assert gone.state == "FAILED" and "circuit breaker" in (gone.reason or "") and f"{SERVICE}:1" in gone.reason
+    assert (
+        gone.state == "FAILED" and "circuit breaker" in (gone.reason or "") and f"{SERVICE}:1" in gone.reason
+    )
 
 
 def test_p99_uses_the_percentile_statistic() -> None:
@@ -87,20 +138,29 @@ def test_p99_uses_the_percentile_statistic() -> None:
     cloudwatch = backend.metrics.session.client("cloudwatch")  # type: ignore[attr-defined]
     start = NOW
     with Stubber(cloudwatch) as stub:
-        def expect(params: dict[str, Any]) -> None:
-            pass
-        stub.add_response("get_metric_data", {"MetricDataResults": [
-            {"Id": "r0", "Timestamps": [start], "Values": [200.0], "StatusCode": "Complete"},
-            {"Id": "e0", "Timestamps": [start], "Values": [2.0], "StatusCode": "Complete"},
-            {"Id": "l0", "Timestamps": [start], "Values": [0.35], "StatusCode": "Complete"}]},
-            {"MetricDataQueries": ANY, "StartTime": start, "EndTime": start + timedelta(minutes=1),
-             "ScanBy": "TimestampAscending"})
-        config = parse_config(ecs_config({"metrics_source": "custom", "latency_statistic": "p99",
-                                          "latency_to_ms": 1000}), "t")
-        window = backend.metrics.observe(target_for(config, SERVICE, "production"), "1.2.3", start,
-                                         start + timedelta(minutes=1))
-        sent = stub._queue  # consumed: the call matched
-    assert not sent
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "r0", "Timestamps": [start], "Values": [200.0], "StatusCode": "Complete"},
+                    {"Id": "e0", "Timestamps": [start], "Values": [2.0], "StatusCode": "Complete"},
+                    {"Id": "l0", "Timestamps": [start], "Values": [0.35], "StatusCode": "Complete"},
+                ]
+            },
+            {
+                "MetricDataQueries": ANY,
+                "StartTime": start,
+                "EndTime": start + timedelta(minutes=1),
+                "ScanBy": "TimestampAscending",
+            },
+        )
+        config = parse_config(
+            ecs_config({"metrics_source": "custom", "latency_statistic": "p99", "latency_to_ms": 1000}), "t"
+        )
+        window = backend.metrics.observe(
+            target_for(config, SERVICE, "production"), "1.2.3", start, start + timedelta(minutes=1)
+        )
+        stub.assert_no_pending_responses()
     assert (window.requests, window.errors, window.p99_ms) == (200, 2, pytest.approx(350.0))
 
 
@@ -108,8 +168,9 @@ def test_p99_query_shape() -> None:
     backend, target = offline()
     cloudwatch = backend.metrics.session.client("cloudwatch")  # type: ignore[attr-defined]
     captured: list[dict[str, Any]] = []
-    cloudwatch.meta.events.register("provide-client-params.cloudwatch.GetMetricData",
-                                    lambda params, **_: captured.append(params))
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: captured.append(params)
+    )
     with Stubber(cloudwatch) as stub:
         stub.add_response("get_metric_data", {"MetricDataResults": []})
         target.config.ecs.latency_statistic = "p99"
@@ -124,20 +185,38 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     elbv2 = backend.platform.session.client("elbv2")  # type: ignore[attr-defined]
     tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout/abc"
-    task = {"taskArn": f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/t1", "taskDefinitionArn": TD2,
-            "group": f"service:{SERVICE}-canary", "lastStatus": "RUNNING", "healthStatus": "UNKNOWN",
-            "attachments": [{"details": [{"name": "privateIPv4Address", "value": "10.0.1.7"}]}]}
+    task = {
+        "taskArn": f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/t1",
+        "taskDefinitionArn": TD2,
+        "group": f"service:{SERVICE}-canary",
+        "lastStatus": "RUNNING",
+        "healthStatus": "UNKNOWN",
+        "attachments": [{"details": [{"name": "privateIPv4Address", "value": "10.0.1.7"}]}],
+    }
     with Stubber(ecs) as ecs_stub, Stubber(elbv2) as elb_stub:
-        ecs_stub.add_response("describe_services", {"services": [{"serviceName": SERVICE, "loadBalancers": [
-            {"targetGroupArn": tg}]}]})
-        ecs_stub.add_response("list_tasks", {"taskArns": [task["taskArn"]]},
-                              {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"})
+        ecs_stub.add_response(
+            "describe_services",
+            {"services": [{"serviceName": SERVICE, "loadBalancers": [{"targetGroupArn": tg}]}]},
+        )
+        ecs_stub.add_response(
+            "list_tasks",
+            {"taskArns": [task["taskArn"]]},
+            {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"},
+        )
         ecs_stub.add_response("describe_tasks", {"tasks": [task]})
         ecs_stub.add_response("describe_task_definition", describe_td(TD2, "1.2.3"))
-        elb_stub.add_response("describe_target_health", {"TargetHealthDescriptions": [
-            {"Target": {"Id": "10.0.1.7", "Port": 8080},
-             "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch"}}]},
-            {"TargetGroupArn": tg})
+        elb_stub.add_response(
+            "describe_target_health",
+            {
+                "TargetHealthDescriptions": [
+                    {
+                        "Target": {"Id": "10.0.1.7", "Port": 8080},
+                        "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch"},
+                    }
+                ]
+            },
+            {"TargetGroupArn": tg},
+        )
         tasks = backend.platform.canary_tasks(target)
     assert [(t.task_id, t.version, t.health) for t in tasks] == [("t1", "1.2.3", "UNHEALTHY")]
 
@@ -146,17 +225,30 @@ def test_canary_service_asks_for_its_deployment_configuration() -> None:
     """moto drops deploymentConfiguration on create_service; the request must carry it."""
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
-    stable = service(TD1, [])["services"][0] | {"launchType": "FARGATE", "loadBalancers": [
-        {"targetGroupArn": "tg", "containerName": "app", "containerPort": 8080}]}
+    stable = service(TD1, [])["services"][0] | {
+        "launchType": "FARGATE",
+        "loadBalancers": [{"targetGroupArn": "tg", "containerName": "app", "containerPort": 8080}],
+    }
     with Stubber(ecs) as stub:
         stub.add_response("describe_services", {"services": [stable]})
         stub.add_response("describe_services", {"services": [], "failures": [{"reason": "MISSING"}]})
-        stub.add_response("create_service", {"service": {}}, {
-            "cluster": CLUSTER, "serviceName": f"{SERVICE}-canary", "taskDefinition": TD2, "desiredCount": 1,
-            "loadBalancers": stable["loadBalancers"], "launchType": "FARGATE",
-            "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 200},
-            "tags": [{"key": "runbook:canary-of", "value": SERVICE}]})
-        stub.add_response("list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"})
+        stub.add_response(
+            "create_service",
+            {"service": {}},
+            {
+                "cluster": CLUSTER,
+                "serviceName": f"{SERVICE}-canary",
+                "taskDefinition": TD2,
+                "desiredCount": 1,
+                "loadBalancers": stable["loadBalancers"],
+                "launchType": "FARGATE",
+                "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 200},
+                "tags": [{"key": "runbook:canary-of", "value": SERVICE}],
+            },
+        )
+        stub.add_response(
+            "list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"}
+        )
         backend.platform.start_canary(target, _td(2), 1)
 
 
@@ -177,7 +269,9 @@ def test_aws_errors_become_one_sentence(world: Any) -> None:
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     inject(ecs, "ecs.DescribeServices", lambda: error_response("AccessDeniedException", "no"))
-    with pytest.raises(AccessDenied, match="lacks ecs:DescribeServices on ECS service checkout-api in cluster prod"):
+    with pytest.raises(
+        AccessDenied, match="lacks ecs:DescribeServices on ECS service checkout-api in cluster prod"
+    ):
         backend.platform.describe_service(target)
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
@@ -190,5 +284,13 @@ def _td(revision: int) -> Any:
     from tools.models import TaskDefinition
 
     arn = TD1 if revision == 1 else TD2
-    return TaskDefinition(family=SERVICE, revision=revision, container="app", image="x", version="v", cpu=0,
-                          memory_mb=0, arn=arn)
+    return TaskDefinition(
+        family=SERVICE,
+        revision=revision,
+        container="app",
+        image="x",
+        version="v",
+        cpu=0,
+        memory_mb=0,
+        arn=arn,
+    )

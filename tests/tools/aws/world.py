@@ -43,14 +43,22 @@ class World:
         self.tg_arn = self.target_group("checkout", vpc)
         self.canary_tg_arn = self.target_group("checkout-canary", vpc)
         self.listener_arn = self.elbv2.create_listener(
-            LoadBalancerArn=self.lb_arn, Protocol="HTTP", Port=80,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": self.tg_arn}])["Listeners"][0]["ListenerArn"]
+            LoadBalancerArn=self.lb_arn,
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": self.tg_arn}],
+        )["Listeners"][0]["ListenerArn"]
         self.network = {"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [sg]}}
 
         ecr = self.client("ecr")
         ecr.create_repository(repositoryName=SERVICE)
         for tag in versions:
-            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"digest": f"sha256:{tag}"}, "layers": []}
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": f"sha256:{tag}"},
+                "layers": [],
+            }
             ecr.put_image(repositoryName=SERVICE, imageManifest=json.dumps(manifest), imageTag=tag)
         sm = self.client("secretsmanager")
         self.secret_arn = sm.create_secret(Name="prod/checkout/db", SecretString="s3cret")["ARN"]
@@ -58,53 +66,108 @@ class World:
 
         self.ecs.create_cluster(clusterName=CLUSTER)
         self.td_arn = self.ecs.register_task_definition(
-            family=SERVICE, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+            family=SERVICE,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="512",
+            memory="1024",
             executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/exec",
-            containerDefinitions=[{
-                "name": "app", "image": f"{REPO_HOST}/{SERVICE}:{stable}", "memory": 1024, "essential": True,
-                "portMappings": [{"containerPort": 8080}],
-                "environment": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PAYMENTS_API_URL", "value": "x"}],
-                "secrets": [{"name": "DATABASE_URL", "valueFrom": self.secret_arn},
-                            {"name": "API_KEY", "valueFrom": "/prod/checkout/api-key"}],
-                "healthCheck": {"command": ["CMD-SHELL", "curl -f localhost:8080/health"], "interval": 15},
-            }],
+            containerDefinitions=[
+                {
+                    "name": "app",
+                    "image": f"{REPO_HOST}/{SERVICE}:{stable}",
+                    "memory": 1024,
+                    "essential": True,
+                    "portMappings": [{"containerPort": 8080}],
+                    "environment": [
+                        {"name": "LOG_LEVEL", "value": "info"},
+                        {"name": "PAYMENTS_API_URL", "value": "x"},
+                    ],
+                    "secrets": [
+                        {"name": "DATABASE_URL", "valueFrom": self.secret_arn},
+                        {"name": "API_KEY", "valueFrom": "/prod/checkout/api-key"},
+                    ],
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", "curl -f localhost:8080/health"],
+                        "interval": 15,
+                    },
+                }
+            ],
             tags=[{"key": "team", "value": "payments"}],
         )["taskDefinition"]["taskDefinitionArn"]
         self.ecs.create_service(
-            cluster=CLUSTER, serviceName=SERVICE, taskDefinition=self.td_arn, desiredCount=DESIRED,
-            launchType="FARGATE", networkConfiguration=self.network,
-            loadBalancers=[{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 8080}])
+            cluster=CLUSTER,
+            serviceName=SERVICE,
+            taskDefinition=self.td_arn,
+            desiredCount=DESIRED,
+            launchType="FARGATE",
+            networkConfiguration=self.network,
+            loadBalancers=[{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 8080}],
+        )
         self.reconcile()
 
         logs = self.client("logs")
         logs.create_log_group(logGroupName=f"/ecs/{SERVICE}")
         logs.create_log_stream(logGroupName=f"/ecs/{SERVICE}", logStreamName="app/app/abc123")
         now = int(datetime.now(UTC).timestamp() * 1000)
-        logs.put_log_events(logGroupName=f"/ecs/{SERVICE}", logStreamName="app/app/abc123", logEvents=[
-            {"timestamp": now - 60_000, "message": "INFO request ok"},
-            {"timestamp": now - 30_000, "message": "ERROR payment timeout"}])
+        logs.put_log_events(
+            logGroupName=f"/ecs/{SERVICE}",
+            logStreamName="app/app/abc123",
+            logEvents=[
+                {"timestamp": now - 60_000, "message": "INFO request ok"},
+                {"timestamp": now - 30_000, "message": "ERROR payment timeout"},
+            ],
+        )
         self.cloudwatch.put_metric_alarm(
-            AlarmName=f"{SERVICE}-5xx", MetricName="Errors5xx", Namespace=NAMESPACE, Statistic="Sum", Period=60,
-            EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold")
+            AlarmName=f"{SERVICE}-5xx",
+            MetricName="Errors5xx",
+            Namespace=NAMESPACE,
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         return self
 
     def target_group(self, name: str, vpc: str) -> str:
         return self.elbv2.create_target_group(
-            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=15)["TargetGroups"][0]["TargetGroupArn"]
+            Name=name,
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=15,
+        )["TargetGroups"][0]["TargetGroupArn"]
 
-    def publish(self, version: str, start: datetime, minutes: int, requests: float = 100, errors: float = 0,
-                latency_ms: float = 120, step: int = 10) -> None:
+    def publish(
+        self,
+        version: str,
+        start: datetime,
+        minutes: int,
+        requests: float = 100,
+        errors: float = 0,
+        latency_ms: float = 120,
+        step: int = 10,
+    ) -> None:
         """Custom metrics of one version, a point every `step` seconds."""
         datums = []
         for i in range(minutes * 60 // step):
             stamp = start + timedelta(seconds=i * step)
             dims = [{"Name": "Service", "Value": SERVICE}, {"Name": "Version", "Value": version}]
             for name, value in (("RequestCount", requests), ("Errors5xx", errors), ("Latency", latency_ms)):
-                datums.append({"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Value": value,
-                               "StorageResolution": 1})
+                datums.append(
+                    {
+                        "MetricName": name,
+                        "Dimensions": dims,
+                        "Timestamp": stamp,
+                        "Value": value,
+                        "StorageResolution": 1,
+                    }
+                )
         for i in range(0, len(datums), 900):
-            self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i:i + 900])
+            self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i : i + 900])
 
     def reconcile(self) -> None:
         """One pass of the stand-in ECS scheduler over every service of the cluster."""
@@ -123,12 +186,20 @@ class World:
             missing = max(0, desired - len(keep))
             if missing:
                 started = self.ecs.run_task(
-                    cluster=CLUSTER, taskDefinition=svc["taskDefinition"], count=missing, group=group,
-                    launchType="FARGATE", networkConfiguration=self.network, startedBy="ecs-svc/standin")["tasks"]
+                    cluster=CLUSTER,
+                    taskDefinition=svc["taskDefinition"],
+                    count=missing,
+                    group=group,
+                    launchType="FARGATE",
+                    networkConfiguration=self.network,
+                    startedBy="ecs-svc/standin",
+                )["tasks"]
                 for group_arn in groups:
                     ips = [ip for ip in map(_ip, started) if ip]
                     if ips:
-                        self.elbv2.register_targets(TargetGroupArn=group_arn, Targets=[{"Id": ip} for ip in ips])
+                        self.elbv2.register_targets(
+                            TargetGroupArn=group_arn, Targets=[{"Id": ip} for ip in ips]
+                        )
             for task in stale:
                 self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="replaced")
                 ip = _ip(task)

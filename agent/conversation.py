@@ -1,0 +1,82 @@
+"""One entry point for every door that talks: `runbook ask`, `runbook chat` and the Slack bot.
+
+    answer(question, session_id, asker, config, state_dir) -> str
+
+A session (a terminal session, a Slack thread) keeps its conversation in a LangGraph checkpoint
+(SQLite under the state dir), so follow-ups ("and the hour before?") work across calls and processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.config import RunbookConfig
+
+CONVERSATIONS_FILE = "conversations.db"
+_UNSET: Any = object()
+
+
+@dataclass
+class Reply:
+    answer: str
+    trace: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)  # tools called, in order
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    offline: bool = True
+
+
+def asks_for_change(question: str, config: RunbookConfig) -> bool:
+    """Whether the asker's own words request a deploy or rollback (only then may a request tool run)."""
+    from agent.router import DEPLOY, QUESTION, ROLLBACK, Intent, route
+
+    intent = route(question, config)
+    if isinstance(intent, Intent) and intent.skill in ("deploy", "rollback"):
+        return True
+    return bool((DEPLOY.search(question) or ROLLBACK.search(question)) and not QUESTION.search(question))
+
+
+def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path,
+        model: Any = _UNSET, on_event: Callable[[Any], None] | None = None) -> Reply:
+    """Answer one request in a session. `model`: a ClaudeModel, None for offline, default from config."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from agent.graph import AgentContext, build_graph, new_request
+    from agent.model import ModelError, make_model
+    from agent.prompts import system_prompt
+    from agent.tools import Toolbox
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    note = ""
+    if model is _UNSET:
+        try:
+            model = make_model(config.agent)
+        except ModelError as exc:
+            model, note = None, f"{exc} Using the offline router.\n"
+    toolbox = Toolbox(config=config, state_dir=state_dir, asker=asker,
+                      allow_requests=asks_for_change(question, config),
+                      on_event=on_event or (lambda event: None))
+    ctx = AgentContext(config=config, toolbox=toolbox, model=model, system=system_prompt(config),
+                       max_steps=config.agent.max_steps)
+    connection = sqlite3.connect(state_dir / CONVERSATIONS_FILE, check_same_thread=False)
+    try:
+        app = build_graph(ctx).compile(checkpointer=SqliteSaver(connection))
+        thread = {"configurable": {"thread_id": session_id}, "recursion_limit": 4 * ctx.max_steps + 10}
+        state = app.invoke(new_request(question), thread)
+    finally:
+        connection.close()
+    usage = state.get("usage") or {}
+    return Reply(answer=note + state.get("answer", ""), trace=list(state.get("trace") or []),
+                 tools=[r["tool"] for r in state.get("results") or []],
+                 model_calls=int(usage.get("model_calls", 0)), input_tokens=int(usage.get("input_tokens", 0)),
+                 output_tokens=int(usage.get("output_tokens", 0)), offline=bool(state.get("offline", True)))
+
+
+def answer(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path) -> str:
+    """The answer to `question` from `asker` in session `session_id` (e.g. a Slack thread's ts)."""
+    return ask(question, session_id, asker, config, state_dir).answer

@@ -1,0 +1,43 @@
+"""The Bolt app: routes Approve/Deny clicks, mentions and DMs; verifies every request's signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from slack_bolt import App
+
+from agent.slack.approvals import ApprovalClicks
+from agent.slack.chat import Chat
+from tools import slack_api, slack_cards
+from tools.config import RunbookConfig
+
+
+def build_app(config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient, signing_secret: str) -> App:
+    """A Bolt app whose handlers ack first and then work (Bolt answers Slack as soon as ack() runs)."""
+    app = App(client=client.web, signing_secret=signing_secret, process_before_response=False,
+              raise_error_for_unhandled_request=False)
+    clicks = ApprovalClicks(config, state_dir, client)
+    chat = Chat(config, state_dir, client)
+
+    @app.action(slack_cards.APPROVE_ACTION)
+    def approve(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        clicks.handle(body, "approved")
+
+    @app.action(slack_cards.DENY_ACTION)
+    def deny(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        clicks.handle(body, "denied")
+
+    @app.event("app_mention")
+    def mention(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        chat.on_event(body)
+
+    @app.event("message")
+    def direct_message(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        chat.on_event(body)
+
+    return app

@@ -1,0 +1,79 @@
+"""Mentions and DMs: answered by the conversation agent, in the thread, once per event.
+
+Slack retries an event it thinks was missed, so the same `event_id` can arrive twice: the second
+delivery is ignored. Text from Slack is the question, never an instruction to the bot itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from tools import slack_api
+from tools.config import RunbookConfig
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+>")
+REMEMBERED_EVENTS = 2048
+
+
+class SeenEvents:
+    """A bounded, thread-safe memory of event ids already handled."""
+
+    def __init__(self, size: int = REMEMBERED_EVENTS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            while len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+class Chat:
+    def __init__(self, config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient) -> None:
+        self.config, self.state_dir, self.client = config, state_dir, client
+        self.seen = SeenEvents()
+
+    def on_event(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("type") == "message" and (
+                event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype")):
+            return
+        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+        if not self.seen.first_time(event_id):
+            return
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+        thread_ts = str(event.get("thread_ts") or event.get("ts") or "")
+        question = MENTION.sub("", str(event.get("text", ""))).strip()
+        if not channel or not thread_ts:
+            return
+        asker = self.config.slack.runbook_user(user) or user
+        text = self._answer(question, f"slack:{channel}:{thread_ts}", asker)
+        try:
+            self.client.reply_in_thread(channel, thread_ts, text)
+        except slack_api.SlackApiError as exc:
+            log.warning("could not reply in %s: %s", channel, exc)
+
+    def _answer(self, question: str, session_id: str, asker: str) -> str:
+        if not question:
+            return "Ask me about a service, e.g. “is checkout-api healthy?”"
+        try:
+            from agent.conversation import answer  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            return "I can't answer questions here yet (the conversation agent is not installed)."
+        try:
+            return str(answer(question, session_id=session_id, asker=asker, config=self.config,
+                              state_dir=self.state_dir))
+        except Exception as exc:  # noqa: BLE001 - one line for the person, never a traceback in Slack
+            log.exception("answering a Slack question failed")
+            return f"Sorry, I could not answer that ({type(exc).__name__})."

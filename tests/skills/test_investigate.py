@@ -1,0 +1,67 @@
+"""investigate on the sandbox: errors by signature, metrics against the window before, alarms, and the
+deployment that lines up in time (a real deploy of checkout-api 1.2.4, approved by a person)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.skills.sandbox_deploys import deploy_with_approval
+
+from memory.scratchpad import Scratchpad
+from skills.deploy.context import EXIT_VALIDATION_FAILED
+from skills.investigate import group_errors, investigate, signature_of
+from tools.backend import open_backend, target_for
+from tools.config import sandbox_default_config
+from tools.models import LogEvent
+
+
+def _investigate(state_dir: Path, service: str, window: int = 10, offset: int = 0):  # type: ignore[no-untyped-def]
+    config = sandbox_default_config()
+    backend = open_backend(config, "production", state_dir)
+    store = Scratchpad.in_dir(state_dir)
+    try:
+        return investigate(backend, store, target_for(config, service, "production"), window, offset, "test")
+    finally:
+        store.close()
+        backend.close()
+
+
+def test_signatures_blank_out_ids_and_numbers() -> None:
+    assert signature_of("request queue full request_id=0a1b2c3d4e5f") == "request queue full request_id=…"
+    assert signature_of("returned 503, retrying") == "returned <n>, retrying"
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [LogEvent(timestamp=t + timedelta(seconds=i), message=f"boom {i} request_id=ab{i:010x}") for i in range(3)]
+    [group] = group_errors(events)
+    assert (group.count, group.first_seen, group.last_seen) == (3, t, t + timedelta(seconds=2))
+
+
+def test_finds_the_errors_and_the_deploy_they_line_up_with(tmp_path: Path) -> None:
+    state_dir = tmp_path / ".runbook"
+    config = sandbox_default_config()
+    assert deploy_with_approval(config, state_dir, "1.2.4") == EXIT_VALIDATION_FAILED  # no --auto-rollback
+
+    findings = _investigate(state_dir, "checkout-api", window=15)
+
+    signatures = " ".join(g.signature for g in findings.errors)
+    assert "OutOfMemoryError" in signatures or "request queue full" in signatures
+    assert findings.current.error_rate_percent and findings.previous.error_rate_percent is not None
+    assert findings.current.error_rate_percent > findings.previous.error_rate_percent
+    [deploy] = [d for d in findings.deployments if d.to_version == "1.2.4"]
+    assert deploy.reached_full_at is not None and deploy.errors_rose_at is not None
+    assert "errors rose" in deploy.note and "1.2.4" in deploy.note
+    assert deploy.deployment_id in findings.answer and "Evidence:" in findings.answer
+
+    store = Scratchpad.in_dir(state_dir)
+    try:
+        [logged] = store.list_investigations("checkout-api")
+    finally:
+        store.close()
+    assert logged.summary == findings.answer and logged.findings["error_count"] == findings.error_count
+
+
+def test_a_quiet_service_has_no_deploys_to_line_up(tmp_path: Path) -> None:
+    findings = _investigate(tmp_path / ".runbook", "inventory-api")
+    assert findings.deployments == [] and findings.alarms == []
+    assert "No alarms in ALARM." in findings.answer
