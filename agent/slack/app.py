@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from tools.config import RunbookConfig
 
 def build_app(config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient, signing_secret: str) -> App:
     """A Bolt app whose handlers ack first and then work (Bolt answers Slack as soon as ack() runs)."""
+    logger = logging.getLogger("runbook.slack.bolt")
+    logger.setLevel(logging.ERROR)  # Bolt warns when SLACK_BOT_TOKEN is set and a client is given too
     app = App(client=client.web, signing_secret=signing_secret, process_before_response=False,
-              raise_error_for_unhandled_request=False)
+              raise_error_for_unhandled_request=False, logger=logger)
     clicks = ApprovalClicks(config, state_dir, client)
     chat = Chat(config, state_dir, client)
 

@@ -49,7 +49,8 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
             ctx.emit(StepFinished(number=4, ok=True, message="Approval granted"))
             return {"approver": decision.get("by")}
         ctx.emit(StepFinished(number=4, ok=False, message=f"Approval {status}"))
-        outcome = "denied" if status == "denied" else "expired" if status == "expired" else "failed"
+        # "aborted": the canary degraded while waiting, which is a canary failure.
+        outcome = {"denied": "denied", "expired": "expired", "aborted": "canary_failed"}.get(status, "failed")
         reason = decision.get("reason") or ""
         failure = f"Approval {status}" + (f" by {decision['by']}" if decision.get("by") else "") + (
             f": {reason}" if reason else "")

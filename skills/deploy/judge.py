@@ -24,9 +24,10 @@ class Judgement:
         return self.verdict == "healthy"
 
 
-# One-sided 95% confidence: a small canary sample must show an error rate *credibly* above a limit
-# before it fails on it (2 errors in 110 requests is not proof that 0.5% became 1.8%).
-Z_95_ONE_SIDED = 1.645
+# One-sided 99% confidence: a small canary sample must show an error rate *credibly* above a limit
+# before it fails on it (2 errors in 110 requests is not proof that 0.5% became 1.8%). 99% rather
+# than 95% because the canary is re-judged every 30 s while it waits for approval.
+Z_ONE_SIDED = 2.326
 
 
 def error_rate_lower_bound(window: MetricWindow) -> float | None:
@@ -34,7 +35,7 @@ def error_rate_lower_bound(window: MetricWindow) -> float | None:
     n, errors = window.requests, window.errors
     if n == 0:
         return None
-    p, z = errors / n, Z_95_ONE_SIDED
+    p, z = errors / n, Z_ONE_SIDED
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, 100.0 * (centre - spread) / (1 + z * z / n))
@@ -70,7 +71,7 @@ def evaluate_canary(
 ) -> Judgement:
     """Judge the canary against the thresholds and against the stable version over the same window.
 
-    Error rates fail when their 95% lower bound crosses a limit; too few requests is
+    Error rates fail when their 99% lower bound crosses a limit; too few requests is
     "inconclusive", which never passes.
     """
     reasons: list[str] = []
