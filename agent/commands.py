@@ -234,7 +234,8 @@ def sandbox_reset(config_path: Path | None) -> int:
 
 
 def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str, config_path: Path | None) -> int:
-    """Reset the sandbox, start a colleague's `runbook approve --wait` in a second process, deploy."""
+    """Reset the sandbox and deploy; a colleague approves: in Slack (the local stand-in and the real bot)
+    when production approves in Slack, else with `runbook approve --wait` in a second process."""
     import subprocess
 
     def body() -> int:
@@ -243,6 +244,8 @@ def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str,
         approver = colleague if colleague != requester else f"{colleague}-2"
         if sandbox_reset(config_path) != 0:
             return 1
+        if config.environment("production")[1].approval.slack:
+            return _slack_demo(config, version, requester, approver, auto_rollback, output, config_path)
         argv = [sys.executable, "-c", "from agent.cli import main; main()", "approve", "--service", "checkout-api",
                 "--environment", "production", "--wait", "600"]
         if config_path:
@@ -263,3 +266,17 @@ def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str,
         return code
 
     return _run(body)
+
+
+def _slack_demo(config: RunbookConfig, version: str, requester: str, approver: str, auto_rollback: bool,
+                output: str, config_path: Path | None) -> int:
+    from agent.slack.demo import slack_sandbox
+
+    with slack_sandbox(config, "production", requester, approver) as slack:
+        print(f"Slack: a local stand-in of the Web API ({slack.standin.base_url}) and the runbook bot"
+              f" ({slack.bot_url}).\nA colleague ({approver}, {slack.colleague_id}) will click Approve on the card"
+              f" in {slack.channel}, sent to the bot as a signed Slack request.\n")
+        code = deploy("checkout-api", version, "production", auto_rollback, False, output, config_path)
+        print(f"\nSlack Web API calls: {', '.join(slack.methods_called())}"
+              f" · clicks answered with HTTP {', '.join(map(str, slack.clicks)) or '-'}")
+    return code

@@ -82,7 +82,7 @@ def _service(text: str, config: RunbookConfig) -> str | None:
 
 def _environment(text: str, config: RunbookConfig) -> str | None:
     lowered = text.lower()
-    for name, env in config.environments.items():
+    for name in config.environments:
         if re.search(rf"\b{re.escape(name.lower())}\b", lowered):
             return name
     for alias, name in _ENV_ALIASES.items():
@@ -113,11 +113,11 @@ def route(text: str, config: RunbookConfig, previous: Intent | None = None) -> I
             return Unknown(reason="Deploy which service? e.g. 'deploy checkout-api 1.2.4 to staging'.")
         return Intent(tool="request_deploy", skill="deploy",
                       args={"service": service, "version": version, "environment": env})
+    if VERSIONS.search(text):
+        return Intent(tool="service_status", skill="status", args={"service": service, "environment": env})
     if HISTORY.search(text) or ((ROLLBACK.search(text) or DEPLOY.search(text)) and QUESTION.search(text)):
         return Intent(tool="deployment_history", skill="history",
                       args={"service": service, "environment": env, "limit": 10})
-    if VERSIONS.search(text):
-        return Intent(tool="service_status", skill="status", args={"service": service, "environment": env})
     if INVESTIGATE.search(text) or (window and (service or previous)):
         return _investigate(text, service, env, window, previous, config)
     if ALARMS.search(text):

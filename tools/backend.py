@@ -76,6 +76,10 @@ class Registry(Protocol):
 
 
 class Metrics(Protocol):
+    def preflight(self, target: ServiceTarget) -> list[str]:
+        """Why this service's canary could not be judged per version (empty: it can). Calls nothing that changes."""
+        ...
+
     def observe(
         self, target: ServiceTarget, version: str | None, start: datetime, end: datetime, period_seconds: int = 10
     ) -> MetricWindow:

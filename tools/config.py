@@ -146,8 +146,8 @@ class AgentConfig(_Strict):
 
     # auto: the Anthropic API when ANTHROPIC_API_KEY is set, else offline; bedrock: the AWS credential chain
     provider: Literal["auto", "anthropic", "bedrock", "offline"] = "auto"
-    model: str = "claude-sonnet-4-5"
-    bedrock_model: str = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    model: str = "claude-sonnet-4-6"
+    bedrock_model: str = "anthropic.claude-sonnet-4-6"  # a Bedrock model id or inference profile
     region: str | None = None  # Bedrock region; default: the AWS configuration's
     api_key_env: str = "ANTHROPIC_API_KEY"
     max_steps: int = Field(default=6, ge=1, le=20)  # model calls per request

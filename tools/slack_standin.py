@@ -199,14 +199,14 @@ def action_payload(message: StandinMessage, action_id: str, user_id: str, user_n
 def signed_headers(body: str, signing_secret: str, timestamp: int | None = None) -> dict[str, str]:
     """The headers Slack puts on a request: `v0=` HMAC-SHA256 over `v0:{timestamp}:{body}`."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body) or ""
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 
 def post_signed(url: str, body: str, signing_secret: str, content_type: str, timestamp: int | None = None,
                 extra_headers: dict[str, str] | None = None) -> tuple[int, str]:
     """POST a request signed as Slack signs it; returns (HTTP status, body)."""
-    headers = {"Content-Type": content_type} | signed_headers(body, signing_secret, timestamp)
+    headers: dict[str, str] = {"Content-Type": content_type} | signed_headers(body, signing_secret, timestamp)
     request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers | (extra_headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - 127.0.0.1 only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,7 +24,7 @@ class BotServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode("utf-8")
                 query = self.path.split("?", 1)[1] if "?" in self.path else None
-                headers = {key.lower(): [value] for key, value in self.headers.items()}
+                headers: dict[str, str | Sequence[str]] = {k.lower(): [v] for k, v in self.headers.items()}
                 response = bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
                 self._reply(response.status, response.headers, response.body)
 
@@ -47,7 +48,7 @@ class BotServer:
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = str(self.httpd.server_address[0]), self.httpd.server_address[1]
         return f"http://{host}:{port}/slack/events"
 
     def start(self) -> str:

@@ -76,7 +76,8 @@ def run_deploy(
         result = app.invoke({"deployment_id": request.deployment_id, "started_at": started.isoformat()}, thread)
         while result.get("__interrupt__"):
             state = app.get_state(thread).values
-            decision = wait_for_decision(ctx, state["approval_id"], state["image"]["digest"])
+            decision = wait_for_decision(ctx, state["approval_id"], state["image"]["digest"],
+                                         state.get("from_version") or "")
             result = app.invoke(Command(resume=decision), thread)
         return int(result.get("exit_code") or 0)
     except (Exception, KeyboardInterrupt) as exc:

@@ -48,15 +48,18 @@ def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -
                                           ctx.config.default_environment),
         expires_at=record.expires_at, channels=[], how_to_decide=how,
     )
-    if policy.slack:
-        event.channels.append(slack_approval.post_card(ctx, record, event))
+    posted_to = slack_approval.post_card(ctx, record, event) if policy.slack else None
+    if posted_to:
+        event.channels.append(posted_to)
     if policy.terminal:
         event.channels.append("terminal")
     ctx.emit(event)
     return {"approval_id": record.id}
 
 
-def wait_for_decision(ctx: DeployContext, approval_id: str, image_digest: str) -> dict[str, str | None]:
+def wait_for_decision(
+    ctx: DeployContext, approval_id: str, image_digest: str, stable_version: str
+) -> dict[str, str | None]:
     """Block until a person decides, the request expires, or the canary degrades.
 
     Runs outside the graph (between the interrupt and the resume). Returns the stored outcome.
@@ -74,7 +77,7 @@ def wait_for_decision(ctx: DeployContext, approval_id: str, image_digest: str) -
             record = gate.expire(store, record, now)
         if record.status == "pending" and (now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
             last_canary_check = now
-            judgement = judge_window(ctx, now - window, now)
+            judgement = judge_window(ctx, stable_version, now - window, now)
             ctx.emit(MetricsObserved(phase="approval_wait", elapsed_seconds=window.total_seconds(),
                                      window_seconds=window.total_seconds(), readings=judgement.readings, final=True))
             if judgement.verdict == "unhealthy":

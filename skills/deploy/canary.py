@@ -27,12 +27,10 @@ def canary_task_count(desired: int, percent: float) -> int:
     return max(1, math.ceil(desired * percent / 100 - 1e-9))
 
 
-def judge_window(ctx: DeployContext, start: datetime, end: datetime) -> Judgement:
+def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: datetime) -> Judgement:
     """The canary's version against the stable version over the same window."""
     target, metrics = ctx.target, ctx.backend.metrics
-    image_tag = ctx.request.version
-    canary = metrics.observe(target, image_tag, start, end)
-    stable_version = ctx.backend.platform.describe_service(target).version
+    canary = metrics.observe(target, ctx.request.version, start, end)
     stable = metrics.observe(target, stable_version, start, end)
     tasks = ctx.backend.platform.canary_tasks(target)
     healthy = bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
@@ -110,7 +108,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         step = min(OBSERVATION_TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
-        judgement = judge_window(ctx, start, start + timedelta(seconds=elapsed))
+        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed))
         ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
                                  readings=judgement.readings, final=elapsed >= window))
     ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=window))

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from skills.deploy.context import DeployContext, DeployState
-from skills.events import CheckFailed, CheckPassed, ConfigChange, Progress, StepFinished, StepStarted, TaskDefinitionDiff
+from skills.events import (
+    CheckFailed,
+    CheckPassed,
+    ConfigChange,
+    Progress,
+    StepFinished,
+    StepStarted,
+    TaskDefinitionDiff,
+)
 from tools.models import Image, TaskDefinition
 
 
@@ -65,6 +73,9 @@ def run_config_validation(ctx: DeployContext, state: DeployState, total_steps: i
             message=f"Health check endpoint: {endpoint}",
             details=[f"Protocol: {health.protocol}", f"Interval: {health.interval_seconds}s"],
         ))
+
+    for problem in backend.metrics.preflight(target):
+        fail("canary_metrics", problem)
 
     if failures:
         ctx.emit(StepFinished(number=2, ok=False, message="Configuration invalid"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memory.records import LockHeld
 from skills.deploy.context import EXIT_BAD_INPUT, DeployContext, DeployState
+from skills.deploy.knowledge import show_deploy_runbook
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -106,6 +107,7 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
         check="rollback_target",
         message=f"Rollback target: {service.version} ({'healthy' if all_healthy else 'degraded'})",
     ))
+    show_deploy_runbook(ctx)
     ctx.emit(StepFinished(number=1, ok=True, message="All pre-deployment checks passed"))
     return {
         "lock_acquired": True,

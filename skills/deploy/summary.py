@@ -7,6 +7,7 @@ from datetime import datetime
 from skills.deploy.approval_step import rollback_command
 from skills.deploy.canary import canary_task_count
 from skills.deploy.context import OUTCOME_EXIT_CODES, DeployContext, DeployState
+from skills.deploy.knowledge import remember_deployment
 from skills.events import DeployFinished
 
 HEADLINES = {
@@ -76,6 +77,7 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
     )
     if state.get("lock_acquired"):
         ctx.store.release_lock(ctx.lock_key, req.deployment_id)
+    remember_deployment(ctx)
     ctx.emit(DeployFinished(
         outcome=outcome, exit_code=exit_code, headline=HEADLINES[outcome], service=target.key,  # type: ignore[arg-type]
         environment=req.environment, from_version=from_version, to_version=req.version, duration_seconds=duration,

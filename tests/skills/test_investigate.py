@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.skills.sandbox_deploys import deploy_with_approval
-
 from memory.scratchpad import Scratchpad
 from skills.deploy.context import EXIT_VALIDATION_FAILED
 from skills.investigate import group_errors, investigate, signature_of
+from tests.skills.sandbox_deploys import deploy_with_approval
 from tools.backend import open_backend, target_for
 from tools.config import sandbox_default_config
 from tools.models import LogEvent

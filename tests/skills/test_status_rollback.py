@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.skills.sandbox_deploys import approve_from_thread, deploy_with_approval
 
 from memory.scratchpad import Scratchpad
 from skills.rollback import NoRollbackTarget, previous_version, rollback_target, run_rollback
 from skills.status import render_reports, service_status
+from tests.skills.sandbox_deploys import approve_from_thread, deploy_with_approval
 from tools.config import sandbox_default_config
 
 

@@ -43,6 +43,17 @@ class AwsMetrics:
         self.canary_version = canary_version
         self._lb_dimension: dict[str, str | None] = {}
 
+    def preflight(self, target: ServiceTarget) -> list[str]:
+        cfg = target.config.ecs
+        if cfg.metrics_source == "custom" and not cfg.metrics_namespace:
+            return [f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."]
+        if cfg.metrics_source == "alb" and not cfg.canary_target_group_arn:
+            return [
+                f"{target.key}: ALB metrics cannot tell the canary from the stable version when both share a target"
+                " group; set ecs.canary_target_group_arn (weighted mode) or metrics_source: custom."
+            ]
+        return []
+
     def observe(
         self,
         target: ServiceTarget,

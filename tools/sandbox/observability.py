@@ -30,6 +30,9 @@ class SandboxMetrics:
     def __init__(self, fleet: SandboxFleet) -> None:
         self.fleet = fleet
 
+    def preflight(self, target: ServiceTarget) -> list[str]:
+        return []  # the traffic model knows every version's share
+
     def observe(
         self,
         target: ServiceTarget,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.agent.cli_support import run_cli
-
 from agent.router import Intent, route
+from tests.agent.cli_support import run_cli
 from tools.config import sandbox_default_config
 
 

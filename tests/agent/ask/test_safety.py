@@ -5,13 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.agent.cli_support import fleet_snapshot, run_cli
-
 import agent.tool_impl
 import agent.tools
 from agent.conversation import ask, asks_for_change
 from agent.tools import TOOLS, Toolbox, tool_schemas
 from memory.scratchpad import Scratchpad
+from tests.agent.cli_support import fleet_snapshot, run_cli
 from tools.config import sandbox_default_config
 
 READ_TOOLS = {"investigate", "service_status", "deployment_history", "get_metrics", "get_error_logs", "get_alarms"}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
 from collections.abc import Callable
 
 from tests.agent.slack.conftest import USERS, SlackWorld
-
 from tools import slack_cards
 from tools.slack_standin import StandinMessage, action_payload, click, post_signed
 
@@ -114,10 +114,11 @@ def test_bad_signature_edited_body_and_stale_or_future_timestamps_are_401(slack_
 
 def test_a_second_click_changes_nothing(slack_world: SlackWorld) -> None:
     record, message = slack_world.open_request()
+    as_first_seen = copy.deepcopy(message)  # a double click lands before Slack redraws the card
     slack_world.click(message, "alice")
     assert wait_until(lambda: slack_world.approval(record.id).status == "approved")
-    slack_world.click(message, "alice")
-    slack_world.click(message, "carol", slack_cards.DENY_ACTION)
+    slack_world.click(as_first_seen, "alice")
+    slack_world.click(as_first_seen, "carol", slack_cards.DENY_ACTION)
     assert wait_until(lambda: len(slack_world.standin.ephemeral) == 2)
     assert "already approved by alice" in slack_world.ephemeral_texts("carol")[0]
     stored = slack_world.approval(record.id)
@@ -153,10 +154,11 @@ def test_an_expired_request_is_marked_on_its_card(slack_world: SlackWorld) -> No
 
 def test_a_card_of_another_deploy_cannot_approve_a_new_one(slack_world: SlackWorld) -> None:
     old, old_card = slack_world.open_request(deployment_id="dep-old0000001")
+    old_card_in_a_stale_client = copy.deepcopy(old_card)
     slack_world.click(old_card, "carol", slack_cards.DENY_ACTION)
     assert wait_until(lambda: slack_world.approval(old.id).status == "denied")
     new, new_card = slack_world.open_request(deployment_id="dep-new0000001", digest="sha256:" + "cd" * 32)
-    slack_world.click(old_card, "alice")  # the old card, clicked again
+    slack_world.click(old_card_in_a_stale_client, "alice")
     # A forged click: the new card's request, with the old deploy's id or the old image's digest.
     for deployment_id, digest in ((old.deployment_id, new.image_digest), (new.deployment_id, old.image_digest)):
         payload = action_payload(new_card, slack_cards.APPROVE_ACTION, USERS["alice"], "alice")

@@ -78,7 +78,6 @@ def test_canary_lifecycle_on_the_shared_target_group(
     )  # the canary's are not the stable's
     backend.platform.remove_canary(target)
     backend.platform.remove_canary(target)  # a no-op the second time
-    assert backend.platform.canary_tasks(target) == [] or True
     left = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
     assert all(s["status"] != "ACTIVE" for s in left)
 

@@ -1,0 +1,79 @@
+"""The sandbox demo's Slack: the Web API stand-in, the real bot over HTTP on 127.0.0.1, and a colleague
+who clicks Approve on the posted card with a correctly signed request, as Slack would send it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from agent.slack.app import build_app
+from agent.slack.server import BotServer
+from tools import slack_cards
+from tools.config import RunbookConfig
+from tools.slack_api import SlackClient
+from tools.slack_standin import SlackStandin, action_payload, click
+
+READING_SECONDS = 1.5  # the colleague reads the card before clicking
+
+
+@dataclass
+class SlackDemo:
+    standin: SlackStandin
+    bot_url: str
+    channel: str
+    colleague: str
+    colleague_id: str
+    clicks: list[int] = field(default_factory=list)
+
+    def methods_called(self) -> list[str]:
+        return [call.method for call in self.standin.calls]
+
+
+def _slack_id(config: RunbookConfig, user: str) -> str:
+    mapped = config.slack.users.get(user, "")
+    return mapped if mapped.startswith(("U", "W")) else "U0" + "".join(c for c in user.upper() if c.isalnum())[:9]
+
+
+@contextmanager
+def slack_sandbox(config: RunbookConfig, environment: str, requester: str, colleague: str) -> Iterator[SlackDemo]:
+    """Serve the stand-in and the bot, point this process's deploys at them, and let the colleague click."""
+    token, signing_secret = "xoxb-sandbox-" + secrets.token_hex(12), secrets.token_hex(16)
+    standin = SlackStandin(token=token)
+    base_url = standin.start()
+    bot_config = config.model_copy(deep=True)
+    for user in (requester, colleague):
+        bot_config.slack.users[user] = _slack_id(config, user)
+    server = BotServer(build_app(bot_config, config.state_path(), SlackClient(token, base_url), signing_secret))
+    demo = SlackDemo(standin, server.start(), config.slack.channel_for(environment), colleague,
+                     bot_config.slack.users[colleague])
+    stop = threading.Event()
+
+    def colleague_clicks() -> None:
+        card = None
+        while card is None and not stop.is_set():
+            card = standin.wait_for_card(demo.channel, timeout=0.5)
+        if card is None or stop.wait(READING_SECONDS):
+            return
+        payload = action_payload(card, slack_cards.APPROVE_ACTION, demo.colleague_id, colleague)
+        demo.clicks.append(click(demo.bot_url, signing_secret, payload)[0])
+
+    saved = {name: os.environ.get(name) for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL")}
+    os.environ.update({"SLACK_BOT_TOKEN": token, "SLACK_API_URL": base_url})
+    thread = threading.Thread(target=colleague_clicks, name="slack-colleague", daemon=True)
+    thread.start()
+    try:
+        yield demo
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+        standin.stop()
