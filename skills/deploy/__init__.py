@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from memory.records import DeploymentRecord
 from memory.scratchpad import Scratchpad
+from skills.approval import abort
 from skills.deploy.context import (
     EXIT_BAD_INPUT,
     DeployContext,
@@ -97,11 +98,16 @@ def run_deploy(
 def _abandon(ctx: DeployContext, state: DeployState, reason: str) -> None:
     """Leave nothing half-done after an unexpected stop: canary gone, lock released, outcome recorded."""
     req = ctx.request
-    if state.get("canary_started"):
+    # A node interrupted halfway has not checkpointed its own updates, so "canary_started" may be
+    # missing: whoever holds the lock owns any canary of this service, and removing it is idempotent.
+    if state.get("lock_acquired") or state.get("canary_started"):
         try:
             ctx.backend.platform.remove_canary(ctx.target)
         except Exception:  # noqa: BLE001 - best effort; the record below says what happened
             reason += " (the canary could not be removed: remove it by hand)"
+    pending = ctx.store.approval_for_deployment(req.deployment_id)
+    if pending is not None and pending.status == "pending":
+        abort(ctx.store, pending, ctx.now(), reason)
     ctx.store.release_lock(ctx.lock_key, req.deployment_id)
     ctx.store.update_deployment(req.deployment_id, status="failed", ended_at=ctx.now(), detail=reason)
     ctx.emit(DeployFinished(

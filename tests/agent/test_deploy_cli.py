@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
-from tests.agent.cli_support import colleague, deciding, fleet_snapshot, run_cli
+from tests.agent.cli_support import RUNBOOK, colleague, deciding, fleet_snapshot, run_cli
 
 from memory.scratchpad import Scratchpad
 from skills.events import parse_event
@@ -196,3 +199,25 @@ def test_canary_that_degrades_while_waiting_for_approval_aborts(monkeypatch: pyt
     after = fleet_snapshot()
     assert after["canary"] == [] and after["version"] == "1.2.2"
     assert history_rows()[0]["status"] == "canary_failed"
+
+
+def test_ctrl_c_during_the_canary_removes_it_and_releases_the_lock() -> None:
+    env = os.environ | {"RUNBOOK_TIME_SCALE": "20"}  # slow enough to interrupt mid-canary
+    process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", "1.2.3", "-e", "production"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "Observing metrics" in line:
+            process.send_signal(signal.SIGINT)
+            break
+    output = "".join(seen) + process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output
+    assert "interrupted by the user" in output and "DEPLOYMENT FAILED" in output
+    assert fleet_snapshot()["canary"] == []
+    row = history_rows()[0]
+    assert row["status"] == "failed" and "interrupted" in row["detail"]
+    store = Scratchpad.in_dir(Path(".runbook"))
+    assert store.get_lock("checkout-api/production") is None
+    store.close()

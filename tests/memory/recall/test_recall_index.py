@@ -117,7 +117,7 @@ def test_module_functions_index_the_bundled_examples_on_first_use(tmp_path: Path
 def test_a_configured_vocabulary_selects_minilm_in_its_own_collection(
     tmp_path: Path, small_vocab: Path, write
 ) -> None:
-    lexical = Recall.in_state_dir(tmp_path / "s")
+    lexical = Recall.in_state_dir(tmp_path / "s", embedding="hashing")
     neural = Recall.in_state_dir(tmp_path / "s", vocab_path=small_vocab)
     assert (lexical.model, neural.model) == ("hashing-v1", "minilm-l6-int8")
     write(tmp_path / "kb" / "r.md", "# Redis\n\nredis connection error\n")
