@@ -226,8 +226,14 @@ def sandbox_reset(config_path: Path | None) -> int:
         from tools.sandbox import reset_sandbox
 
         config = _load(config_path)
+        from memory.recall import ensure_indexed
+
         reset_sandbox(config, config.state_path())
         print(f"Sandbox reset: fleet re-seeded under {os.path.relpath(config.state_path())}.")
+        knowledge = config.knowledge
+        entries = ensure_indexed(state_dir=config.state_path(), folder=knowledge.folder,
+                                 embedding=knowledge.embedding, vocab_path=knowledge.vocab_path)
+        print(f"Knowledge: {entries} entries ready for recall (runbooks, postmortems, past deployments).")
         return 0
 
     return _run(body)

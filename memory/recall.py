@@ -244,6 +244,17 @@ def _open(state_dir: Path | str, folder: Path | str | None, embedding: str, voca
     return index
 
 
+def ensure_indexed(
+    *,
+    state_dir: Path | str = ".runbook",
+    folder: Path | str | None = None,
+    embedding: str = "auto",
+    vocab_path: str | None = None,
+) -> int:
+    """Index the knowledge folder now, if it is not yet (so a later first search is fast); returns the entry count."""
+    return _open(state_dir, folder, embedding, vocab_path).count()
+
+
 def recall(
     query: str,
     kinds: Sequence[str] | None = None,

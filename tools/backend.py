@@ -86,6 +86,10 @@ class Metrics(Protocol):
         """Traffic served by `version` (None: the whole service) between start and end."""
         ...
 
+    def settle_seconds(self, target: ServiceTarget) -> float:
+        """How long after a window ends its data is complete (0: at once). Metrics read sooner may be partial."""
+        ...
+
 
 class Logs(Protocol):
     def error_events(

@@ -101,6 +101,8 @@ class EcsServiceConfig(_Strict):
     latency_metric: str | None = None  # alb: TargetResponseTime (seconds); custom: Latency (ms)
     latency_statistic: str = "p99"
     latency_to_ms: float | None = Field(default=None, gt=0)  # alb: 1000; custom: 1
+    # How long after a window ends CloudWatch has all of its data (ALB publishes per minute, 1-3 min late).
+    metrics_settle_seconds: float | None = Field(default=None, ge=0)  # alb: 180; custom: 60
     # Alarms that belong to the service: any of names, prefix (default: the service name), tag.
     alarm_names: list[str] = Field(default_factory=list)
     alarm_prefix: str | None = None

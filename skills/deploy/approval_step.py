@@ -12,7 +12,7 @@ from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.prechecks import LOCK_TTL_SECONDS
 from skills.events import ApprovalRequested, MetricsObserved, StepFinished, StepStarted
 
-POLL_SECONDS = 5.0  # clock time between two looks at the store
+POLL_SECONDS = 2.0  # clock time between two looks at the store
 MIN_POLL_WALL_SECONDS = 0.1  # even on instant time, leave other processes room to decide
 CANARY_RECHECK_SECONDS = 30.0
 

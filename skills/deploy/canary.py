@@ -101,6 +101,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
             return update | fail("Canary failed its health checks", [f"Canary task unhealthy: {', '.join(unhealthy)}"])
 
     window = limits.canary_observation_seconds
+    settle = ctx.backend.metrics.settle_seconds(target)  # ticks before it has passed may show partial data
     ctx.emit(Progress(message=f"Observing metrics ({window}s)..."))
     start = clock.now()
     elapsed = 0
@@ -110,7 +111,13 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         elapsed += step
         judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed))
         ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
-                                 readings=judgement.readings, final=elapsed >= window))
+                                 readings=judgement.readings, final=elapsed >= window and settle <= 0))
+    if settle > 0:  # the same window again, once its data is complete
+        ctx.emit(Progress(message=f"Waiting {settle:g}s for metrics to settle..."))
+        clock.sleep(settle)
+        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=window))
+        ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=window, window_seconds=window,
+                                 readings=judgement.readings, final=True))
     ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=window))
     if not judgement.healthy:
         return update | fail(f"Canary {judgement.verdict} after {window}s observation", judgement.reasons)

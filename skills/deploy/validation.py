@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from skills.deploy.context import DeployContext, DeployState
-from skills.deploy.judge import evaluate_validation, improvement_lines
+from skills.deploy.judge import Judgement, evaluate_validation, improvement_lines
 from skills.events import MetricsObserved, Progress, StepFinished, StepStarted
 from tools.models import MetricWindow
 
@@ -35,16 +35,25 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
     before = metrics.observe(target, None, deploy_start - timedelta(seconds=window), deploy_start)
     start = clock.now()
     elapsed = 0
+    settle = metrics.settle_seconds(target)  # ticks before it has passed may show partial data
+
+    def judge(seconds: int, final: bool) -> tuple[MetricWindow, Judgement]:
+        after = metrics.observe(target, None, start, start + timedelta(seconds=seconds))
+        service = ctx.backend.platform.describe_service(target)
+        judgement = evaluate_validation(before, after, limits, service.healthy_tasks >= service.desired)
+        ctx.emit(MetricsObserved(phase="validation", elapsed_seconds=seconds, window_seconds=window,
+                                 readings=judgement.readings, final=final))
+        return after, judgement
+
     while elapsed < window:
         step = min(TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
-        after = metrics.observe(target, None, start, start + timedelta(seconds=elapsed))
-        service = ctx.backend.platform.describe_service(target)
-        tasks_healthy = service.healthy_tasks >= service.desired
-        judgement = evaluate_validation(before, after, limits, tasks_healthy)
-        ctx.emit(MetricsObserved(phase="validation", elapsed_seconds=elapsed, window_seconds=window,
-                                 readings=judgement.readings, final=elapsed >= window))
+        after, judgement = judge(elapsed, elapsed >= window and settle <= 0)
+    if settle > 0:  # the same window again, once its data is complete
+        ctx.emit(Progress(message=f"Waiting {settle:g}s for metrics to settle..."))
+        clock.sleep(settle)
+        after, judgement = judge(window, True)
     update: DeployState = {"metrics_before": snapshot(before), "metrics_after": snapshot(after)}
     if not judgement.healthy:
         ctx.emit(StepFinished(number=6, ok=False, message="Post-deployment validation failed"))

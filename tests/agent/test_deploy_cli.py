@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.agent.cli_support import RUNBOOK, colleague, deciding, fleet_snapshot, run_cli
 
 from memory.scratchpad import Scratchpad
 from skills.events import parse_event
+from tests.agent.cli_support import RUNBOOK, colleague, deciding, fleet_snapshot, run_cli
 
 
 def deploy(*extra: str, version: str = "1.2.3", service: str = "checkout-api"):  # type: ignore[no-untyped-def]
@@ -79,7 +79,7 @@ def test_bad_canary_is_removed_and_nothing_else_changes() -> None:
     result = deploy(version="1.2.5")
     assert result.exit_code == 4, result.output
     assert "Canary unhealthy after 60s observation ✗" in result.output
-    assert "Error rate" in result.output and "above the 1% threshold" in result.output
+    assert "is above the 500ms threshold" in result.output
     assert "CANARY FAILED — DEPLOYMENT ABORTED" in result.output
     after = fleet_snapshot()
     assert after["canary"] == [] and after["version"] == "1.2.2"

@@ -5,10 +5,13 @@
 Chosen by an environment with `backend: ecs` in runbook.yaml. Credentials come from the standard
 chain (the environment's `profile`, else AWS_PROFILE); the region from the environment's `region`,
 else AWS_REGION; AWS_ENDPOINT_URL is honoured by boto3 itself. Retries are botocore's adaptive mode
-(AWS_MAX_ATTEMPTS total attempts, default 10), which absorbs throttling with backoff.
+(AWS_MAX_ATTEMPTS total attempts, default 10), which absorbs throttling with backoff; the
+retries spent are logged (logger `tools.aws`, INFO) when the backend closes.
 """
 
 from __future__ import annotations
+
+import logging
 
 from tools.aws.alarms import AwsIncidents
 from tools.aws.cloudwatch import AwsMetrics
@@ -23,6 +26,8 @@ from tools.config import ConfigError, RunbookConfig
 
 __all__ = ["open_ecs_backend", "AwsSession"]
 
+log = logging.getLogger(__name__)
+
 
 def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
     env_name, env = config.environment(environment)
@@ -31,7 +36,7 @@ def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
     session = AwsSession(env)
     lbs = LoadBalancers(session)
     platform = EcsPlatform(session, lbs)
-    return Backend(
+    backend = Backend(
         name="ecs",
         platform=platform,
         registry=EcrRegistry(session),
@@ -41,3 +46,7 @@ def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
         secrets=AwsSecrets(session),
         clock=choose_clock(),
     )
+    backend.on_close.append(
+        lambda: log.info("AWS: %d API calls, %d retries (throttling absorbed)", session.calls, session.retries)
+    )
+    return backend

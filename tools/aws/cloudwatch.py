@@ -6,8 +6,9 @@ on its own target group). A custom namespace carries a version dimension and alw
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tools.aws.elbv2 import LoadBalancers
@@ -19,6 +20,7 @@ from tools.models import MetricPoint, MetricWindow, ServiceTarget
 ALB_DEFAULTS = ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime", 1000.0)
 CUSTOM_DEFAULTS = ("RequestCount", "Errors5xx", "Latency", 1.0)
 HIGH_RESOLUTION_PERIODS = (1, 5, 10, 30)
+SETTLE_SECONDS = {"alb": 180.0, "custom": 60.0}  # ALB: per minute, 1-3 min late; PutMetricData: about 1 min
 
 Dimensions = list[dict[str, str]]
 
@@ -27,6 +29,14 @@ def _period(requested: int, alb: bool) -> int:
     if not alb and requested in HIGH_RESOLUTION_PERIODS:
         return requested
     return max(60, -(-requested // 60) * 60)  # ALB publishes per minute
+
+
+def _aligned(start: datetime, end: datetime, period: int) -> tuple[datetime, datetime]:
+    """The window widened to whole periods, as CloudWatch buckets it (start down, end up)."""
+    epoch = datetime(1970, 1, 1, tzinfo=start.tzinfo)
+    down = int((start - epoch).total_seconds()) // period * period
+    up = -(-int(math.ceil((end - epoch).total_seconds())) // period) * period
+    return epoch + timedelta(seconds=down), epoch + timedelta(seconds=up)
 
 
 class AwsMetrics:
@@ -54,6 +64,10 @@ class AwsMetrics:
             ]
         return []
 
+    def settle_seconds(self, target: ServiceTarget) -> float:
+        cfg = target.config.ecs
+        return SETTLE_SECONDS[cfg.metrics_source] if cfg.metrics_settle_seconds is None else cfg.metrics_settle_seconds
+
     def observe(
         self,
         target: ServiceTarget,
@@ -74,15 +88,11 @@ class AwsMetrics:
         sources = (
             self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
         )
+        period = _period(period_seconds, alb)
+        if end > start:  # whole periods, so requests per minute divide by the time the data covers
+            start, end = _aligned(start, end, period)
         points = self._query(
-            namespace,
-            names,
-            cfg.latency_statistic,
-            sources,
-            start,
-            end,
-            _period(period_seconds, alb),
-            cfg.latency_to_ms or to_ms,
+            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms
         )
         return MetricWindow(version=version, start=start, end=end, points=points)
 

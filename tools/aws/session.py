@@ -33,6 +33,8 @@ class AwsSession:
             user_agent_extra="runbook",
         )
         self._clients: dict[str, Any] = {}
+        self.calls = 0  # API calls made, and how many extra attempts botocore spent on them (throttling, 5xx)
+        self.retries = 0
 
     @property
     def region(self) -> str:
@@ -40,8 +42,14 @@ class AwsSession:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=self.config)  # type: ignore[call-overload]
+            client = self.session.client(service, config=self.config)  # type: ignore[call-overload]
+            client.meta.events.register("after-call", self._count)
+            self._clients[service] = client
         return self._clients[service]
+
+    def _count(self, parsed: dict[str, Any] | None = None, **_: Any) -> None:
+        self.calls += 1
+        self.retries += int(((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0))
 
 
 def choose_clock() -> Clock:

@@ -33,6 +33,9 @@ class SandboxMetrics:
     def preflight(self, target: ServiceTarget) -> list[str]:
         return []  # the traffic model knows every version's share
 
+    def settle_seconds(self, target: ServiceTarget) -> float:
+        return 0.0  # the traffic model answers for any window at once
+
     def observe(
         self,
         target: ServiceTarget,

@@ -1,4 +1,5 @@
-"""Faults botocore cannot get from moto: AWS errors injected on the wire through botocore's events."""
+"""What botocore cannot get from moto: AWS errors injected on the wire (`inject`, before-send) and AWS
+answers moto gets wrong rewritten after parsing (`rewrite`, after-call), through botocore's events."""
 
 from __future__ import annotations
 
@@ -38,3 +39,24 @@ def every_third(code: str = "ThrottlingException") -> Callable[[], AWSResponse |
 
     decide.calls = calls  # type: ignore[attr-defined]
     return decide
+
+
+def rewrite(client: Any, event: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """After each matching call, `edit` changes the parsed response in place, as AWS would have answered."""
+    client.meta.events.register(f"after-call.{event}", lambda parsed, **_: edit(parsed))
+
+
+def on_backend_clients(monkeypatch: Any, setup: Callable[[str, Any], None]) -> None:
+    """Call `setup(service, client)` once on each boto3 client the ECS backend makes (an in-process deploy)."""
+    from tools.aws.session import AwsSession
+
+    original = AwsSession.client
+
+    def client(self: AwsSession, service: str) -> Any:
+        fresh = service not in self._clients
+        made = original(self, service)
+        if fresh:
+            setup(service, made)
+        return made
+
+    monkeypatch.setattr(AwsSession, "client", client)

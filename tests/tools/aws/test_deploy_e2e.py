@@ -81,11 +81,12 @@ def colleague_approves(tmp_path: Path) -> subprocess.Popen[str]:
     )
 
 
-def deploy(version: str = "1.2.3") -> Any:
+def deploy(version: str = "1.2.3", *flags: str) -> Any:
     from agent.cli import app
 
     return CliRunner().invoke(
-        app, ["deploy", SERVICE, "--version", version, "--environment", "production", "--output", "plain"]
+        app,
+        ["deploy", SERVICE, "--version", version, "--environment", "production", "--output", "plain", *flags],
     )
 
 

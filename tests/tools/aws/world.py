@@ -28,6 +28,8 @@ class World:
         self.ecs = self.client("ecs")
         self.elbv2 = self.client("elbv2")
         self.cloudwatch = self.client("cloudwatch")
+        self.failing: dict[tuple[str, str], int] = {}  # (service, revision ARN) -> task starts left to fail
+        self.rolled_back: list[str] = []  # services the stand-in circuit breaker put back
 
     def client(self, name: str) -> Any:
         return boto3.client(name, **self.kw)
@@ -169,6 +171,14 @@ class World:
         for i in range(0, len(datums), 900):
             self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i : i + 900])
 
+    def revision(self, number: int) -> str:
+        return f"{self.td_arn.rsplit(':', 1)[0]}:{number}"
+
+    def break_revision(self, service: str, revision_arn: str, failures: int = 3) -> None:
+        """Stand-in deployment circuit breaker (with rollback): in `service`, tasks of `revision_arn` stop as
+        soon as they start; after `failures` of them the service goes back to its running tasks' revision."""
+        self.failing[(service, revision_arn)] = failures
+
     def reconcile(self) -> None:
         """One pass of the stand-in ECS scheduler over every service of the cluster."""
         arns = self.ecs.list_services(cluster=CLUSTER)["serviceArns"]
@@ -184,6 +194,9 @@ class World:
             stale = [t for t in mine if t not in keep] + keep[desired:]
             # Like a rolling update with maximumPercent 200: start the new tasks, then stop the old ones.
             missing = max(0, desired - len(keep))
+            if missing and (svc["serviceName"], svc["taskDefinition"]) in self.failing:
+                self._fail_tasks(svc, group, missing, stale)
+                continue
             if missing:
                 started = self.ecs.run_task(
                     cluster=CLUSTER,
@@ -206,6 +219,28 @@ class World:
                 for group_arn in groups:
                     if ip:
                         self.elbv2.deregister_targets(TargetGroupArn=group_arn, Targets=[{"Id": ip}])
+
+    def _fail_tasks(self, svc: dict[str, Any], group: str, count: int, old: list[dict[str, Any]]) -> None:
+        """Tasks that exit at once; old tasks keep serving. Then the circuit breaker trips and rolls back."""
+        key = (svc["serviceName"], svc["taskDefinition"])
+        started = self.ecs.run_task(
+            cluster=CLUSTER,
+            taskDefinition=svc["taskDefinition"],
+            count=count,
+            group=group,
+            launchType="FARGATE",
+            networkConfiguration=self.network,
+            startedBy="ecs-svc/standin",
+        )["tasks"]
+        for task in started:
+            self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="Essential container exited")
+        self.failing[key] -= len(started)
+        if self.failing[key] <= 0 and old:
+            del self.failing[key]
+            self.ecs.update_service(
+                cluster=CLUSTER, service=svc["serviceName"], taskDefinition=old[0]["taskDefinitionArn"]
+            )
+            self.rolled_back.append(svc["serviceName"])
 
 
 def _ip(task: dict[str, Any]) -> str | None:
