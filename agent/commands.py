@@ -72,16 +72,24 @@ def _validate_output(output: str) -> str:
     return output
 
 
-def _terminal_prompt(question: str, wait_seconds: float) -> str | None:
-    """Ask once on a TTY, then look for an answer without blocking the approval loop for long."""
-    if not getattr(_terminal_prompt, "asked", False):
-        print(question, end="", flush=True, file=sys.stderr)
-        _terminal_prompt.asked = True  # type: ignore[attr-defined]
-    ready, _, _ = select.select([sys.stdin], [], [], wait_seconds)
-    if not ready:
-        return None
-    answer = sys.stdin.readline().strip().lower()
-    return "approved" if answer in ("y", "yes") else "denied"
+def _terminal_prompt(renderer: Any) -> Any:
+    """A prompt for the approval wait: asks once on the TTY, then checks for an answer without
+    blocking the wait loop (which keeps watching the canary and the shared store meanwhile)."""
+    asked = False
+
+    def prompt(question: str, wait_seconds: float) -> str | None:
+        nonlocal asked
+        if not asked:
+            renderer.close()  # a live spinner would draw over the question
+            print(question, end="", flush=True, file=sys.stderr)
+            asked = True
+        ready, _, _ = select.select([sys.stdin], [], [], wait_seconds)
+        if not ready:
+            return None
+        answer = sys.stdin.readline().strip().lower()
+        return "approved" if answer in ("y", "yes") else "denied"
+
+    return prompt
 
 
 def deploy(service: str, version: str, environment: str | None, auto_rollback: bool, dry_run: bool,
@@ -92,13 +100,13 @@ def deploy(service: str, version: str, environment: str | None, auto_rollback: b
 
         mode = choose_mode(None if _validate_output(output) == "auto" else output, sys.stdout)
         config = _load(config_path)
-        request = DeployRequest(service=service, version=version, environment=environment or "",
+        env_name = config.environment(environment)[0]
+        config.service(service)
+        request = DeployRequest(service=service, version=version, environment=env_name,
                                 requester=config.current_user(), auto_rollback=auto_rollback, dry_run=dry_run,
                                 kind=kind)
-        request.environment = config.environment(environment)[0]
-        config.service(service)
-        prompt = _terminal_prompt if sys.stdin.isatty() and mode != "json" else None
         renderer = make_renderer(mode, sys.stdout)
+        prompt = _terminal_prompt(renderer) if sys.stdin.isatty() and mode != "json" else None
         try:
             return run_deploy(config, request, renderer, config.state_path(), terminal_prompt=prompt)
         finally:
@@ -119,19 +127,6 @@ def rollback(service: str, environment: str | None, to: str | None, output: str,
         return deploy(service, target, env_name, False, False, output, config_path, kind="rollback")
 
     return _run(body)
-
-
-def _previous_version(config: RunbookConfig, service: str, environment: str) -> str:
-    """The version that ran before the current one (see `skills.rollback.previous_version`)."""
-    from skills.rollback import NoRollbackTarget, previous_version
-
-    store = _store(config)
-    try:
-        return previous_version(store, service, environment)
-    except NoRollbackTarget as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        store.close()
 
 
 def _store(config: RunbookConfig) -> Scratchpad:

@@ -18,24 +18,56 @@ class _Raw:
         yield self.body
 
 
-def error_response(code: str, message: str, status: int = 400) -> AWSResponse:
-    """A JSON-protocol error response (ECS, Secrets Manager, ...)."""
-    body = json.dumps({"__type": code, "message": message}).encode()
-    headers = {"x-amzn-errortype": code, "content-type": "application/x-amz-json-1.1"}
+def error_response(code: str, message: str, status: int = 400, protocol: str = "json") -> AWSResponse:
+    """An AWS error response in the client's wire protocol: JSON (ECS, ECR, Logs, Secrets Manager, SSM),
+    query/XML (ELBv2) or RPCv2 CBOR (CloudWatch)."""
+    if protocol == "query":
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            "</Error><RequestId>stand-in</RequestId></ErrorResponse>"
+        ).encode()
+        headers = {"content-type": "text/xml"}
+    elif protocol == "smithy-rpc-v2-cbor":
+        body = _cbor_map({"__type": code, "message": message})
+        headers = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = {"x-amzn-errortype": code, "content-type": "application/x-amz-json-1.1"}
     return AWSResponse("https://stand-in", status, headers, _Raw(body))
+
+
+def _cbor_map(values: dict[str, str]) -> bytes:
+    """A CBOR map of short text strings (RFC 8949: major types 5 and 3)."""
+
+    def text(value: str) -> bytes:
+        raw = value.encode()
+        assert len(raw) < 256
+        return (bytes([0x60 + len(raw)]) if len(raw) < 24 else bytes([0x78, len(raw)])) + raw
+
+    assert len(values) < 24
+    return bytes([0xA0 + len(values)]) + b"".join(text(k) + text(v) for k, v in values.items())
+
+
+def protocol_of(client: Any) -> str:
+    """The wire protocol the client speaks (CloudWatch lists several; botocore picks one)."""
+    model = client.meta.service_model
+    return str(getattr(model, "resolved_protocol", None) or model.protocol)
 
 
 def inject(client: Any, event: str, decide: Callable[[], AWSResponse | None]) -> None:
     """Before each matching request is sent, `decide` may answer in AWS's place (retries apply)."""
-    client.meta.events.register(f"before-send.{event}", lambda **_: decide())
+    client.meta.events.register(f"before-send.{event}" if event else "before-send", lambda **_: decide())
 
 
-def every_third(code: str = "ThrottlingException") -> Callable[[], AWSResponse | None]:
-    calls = {"n": 0}
+def every_third(
+    code: str = "ThrottlingException", protocol: str = "json", calls: dict[str, int] | None = None
+) -> Callable[[], AWSResponse | None]:
+    """Throttle every third request; clients that share `calls` share the count."""
+    calls = {"n": 0} if calls is None else calls
 
     def decide() -> AWSResponse | None:
         calls["n"] += 1
-        return error_response(code, "Rate exceeded") if calls["n"] % 3 == 0 else None
+        return error_response(code, "Rate exceeded", protocol=protocol) if calls["n"] % 3 == 0 else None
 
     decide.calls = calls  # type: ignore[attr-defined]
     return decide

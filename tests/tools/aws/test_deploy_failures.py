@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.tools.aws.faults import every_third, inject, on_backend_clients, rewrite
+from tests.tools.aws.faults import every_third, inject, on_backend_clients, protocol_of, rewrite
 from tests.tools.aws.test_deploy_e2e import (  # noqa: F401  (server, world: fixtures)
     Scheduler,
     colleague_approves,
@@ -113,15 +113,22 @@ def test_throttling_every_third_call_of_a_whole_deploy_is_absorbed(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
+    # Retry back-off and the adaptive client-side rate limiter wait in wall time; not on the instant clock.
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, ctx: 0.001)
-    throttle = every_third()  # one counter over every client: every third request of the deploy
-    on_backend_clients(monkeypatch, lambda service, client: inject(client, "*", throttle))
+    monkeypatch.setattr("botocore.retries.bucket.TokenBucket.acquire", lambda self, amount=1, block=True: True)
+    calls = {"n": 0}  # one count over every client: every third request of the deploy is throttled
+
+    def throttle(service: str, client: Any) -> None:
+        code = "Throttling" if protocol_of(client) == "query" else "ThrottlingException"
+        inject(client, "", every_third(code, protocol_of(client), calls))
+
+    on_backend_clients(monkeypatch, throttle)
     with caplog.at_level(logging.INFO, logger="tools.aws"):
         result = approved_deploy(world, tmp_path)
     assert result.exit_code == 0, result.output
     assert service_revision(world) == world.revision(2) and canary_gone(world)
-    throttled = throttle.calls["n"] // 3  # type: ignore[attr-defined]
-    assert throttled >= 20, throttle.calls  # type: ignore[attr-defined]
+    throttled = calls["n"] // 3
+    assert throttled >= 20, calls
     report = next(r.getMessage() for r in caplog.records if r.name == "tools.aws")
     calls = int(report.split(": ")[1].split()[0])
     assert report == f"AWS: {calls} API calls, {throttled} retries (throttling absorbed)"

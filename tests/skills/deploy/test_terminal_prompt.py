@@ -1,0 +1,50 @@
+"""The terminal prompt: offered where the requester may approve, never where they may not."""
+
+from __future__ import annotations
+
+from skills.deploy import DeployRequest, run_deploy
+from skills.events import ApprovalDecided, Event
+from tools.config import load_config
+
+
+def run(environment: str, answers: list[str | None], questions: list[str]) -> tuple[int, list[Event]]:
+    config = load_config()
+    events: list[Event] = []
+
+    def prompt(question: str, wait_seconds: float) -> str | None:
+        questions.append(question)
+        return answers.pop(0) if answers else None
+
+    request = DeployRequest(service="checkout-api", version="1.2.3", environment=environment, requester="dev")
+    code = run_deploy(config, request, events.append, config.state_path(), terminal_prompt=prompt)
+    return code, events
+
+
+def test_requester_approves_at_the_prompt_where_policy_allows() -> None:
+    questions: list[str] = []
+    code, events = run("staging", [None, "approved"], questions)
+    assert code == 0
+    assert questions[0] == "Approve checkout-api 1.2.3 to staging? [y/N] "
+    decided = next(e for e in events if isinstance(e, ApprovalDecided))
+    assert decided.decision == "approved" and decided.by == "dev"
+
+
+def test_answering_no_denies() -> None:
+    code, events = run("staging", ["denied"], [])
+    assert code == 5
+    assert next(e for e in events if isinstance(e, ApprovalDecided)).decision == "denied"
+
+
+def test_no_prompt_for_the_requester_in_production(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from importlib import resources
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load(resources.files("tools.sandbox").joinpath("default_config.yaml").read_text())
+    config["environments"]["production"]["approval"]["expires_after_seconds"] = 30
+    config["environments"]["production"]["approval"]["slack"] = False
+    Path("runbook.yaml").write_text(yaml.safe_dump(config))
+    questions: list[str] = []
+    code, _ = run("production", ["approved"] * 50, questions)
+    assert questions == [] and code == 5  # nobody else approved: it expired
