@@ -28,11 +28,18 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## eval: accuracy of the routing, investigate and recall sets
 eval: $(STAMP)
 	$(BIN)/python evals/run.py
+	$(BIN)/python evals/recall/run.py
 
+## bench: every benchmark (medians): CLI and deploy, ask, Slack acks, AWS API calls, recall at 10,000 entries
 bench: $(STAMP)
 	$(BIN)/python evals/bench_cli.py
+	$(BIN)/python evals/bench_ask.py
+	$(BIN)/python evals/bench_slack.py
+	$(BIN)/python evals/bench_aws.py --runs 3
+	$(BIN)/python evals/bench_recall.py
 
 clean:
 	rm -rf $(VENV) .runbook

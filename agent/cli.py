@@ -52,12 +52,11 @@ def deploy(
     output: OutputOption = "auto",
     config: ConfigOption = None,
 ) -> None:
-    """Deploy a version safely: pre-checks, config validation, a canary judged on live metrics,
-    a person's approval, a rolling rollout and post-deploy validation.
+    """Deploy a version safely: pre-checks, config, a canary on live metrics, approval, rollout, validation.
 
-    Exit codes: 0 success (or dry run) · 2 bad input · 3 pre-checks or config failed, nothing changed ·
-    4 canary failed, canary removed · 5 approval denied or expired, canary removed ·
-    6 validation failed, rolled back · 7 validation failed, new version left running · 1 unexpected failure.
+    The six steps run in order; any failure stops the deploy, removes the canary and changes nothing else (with --auto-rollback, a failed validation also rolls back).
+
+    Exit codes: 0 success (or dry run) · 1 unexpected failure · 2 bad input · 3 pre-checks or config failed, nothing changed · 4 canary failed, canary removed · 5 approval denied or expired, canary removed · 6 validation failed, rolled back · 7 validation failed, new version left running.
     """
     raise typer.Exit(commands.deploy(service, version, environment, auto_rollback, dry_run, output, config))
 
@@ -84,8 +83,7 @@ def approve(
 ) -> None:
     """Approve a pending deploy as yourself (RUNBOOK_USER, the config's user, or your login).
 
-    Allowed only where the environment's policy accepts terminal decisions; in production the
-    person who asked for the deploy cannot approve it.
+    Allowed only where the environment's policy accepts terminal decisions; in production the person who asked for the deploy cannot approve it.
     """
     raise typer.Exit(commands.decide("approved", deployment_id, service, environment, wait, "", config))
 
@@ -131,8 +129,7 @@ def sandbox_demo(
 ) -> None:
     """Re-seed the sandbox and run the headline deploy of checkout-api to production.
 
-    No person is needed: a simulated colleague approves from a second process through the same
-    gate a person uses (`runbook approve`), never by skipping it.
+    No person is needed: a simulated colleague approves through the same gate a person uses, never by skipping it: a signed click on the Slack card (sent to the real bot, with a local stand-in of Slack's Web API) where production approves in Slack, else `runbook approve` from a second process.
     """
     raise typer.Exit(commands.sandbox_demo(version, colleague, auto_rollback, output, config))
 

@@ -21,11 +21,11 @@ def register(app: typer.Typer) -> None:
         mode: Annotated[Optional[str], typer.Option("--mode", help="http or socket (default: slack.mode; auto = socket when SLACK_APP_TOKEN is set).")] = None,  # noqa: UP045
         config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Path to runbook.yaml.", dir_okay=False)] = None,  # noqa: UP045
     ) -> None:
-        """Run the Slack bot. It owns all inbound Slack traffic: Approve/Deny clicks (recorded in the
-        shared store, where waiting deploys find them), mentions and DMs.
+        """Run the Slack bot: approval clicks, mentions and DMs (it owns all inbound Slack traffic).
 
-        Tokens come from the environment: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, plus SLACK_APP_TOKEN
-        for Socket Mode.
+        Approve/Deny clicks are recorded in the shared store, where waiting deploys find them.
+
+        Tokens come from the environment: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, plus SLACK_APP_TOKEN for Socket Mode.
         """
         from agent.slack.service import run_service
 

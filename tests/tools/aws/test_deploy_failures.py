@@ -13,15 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.tools.aws import test_deploy_e2e as e2e
 from tests.tools.aws.faults import every_third, inject, on_backend_clients, protocol_of, rewrite
-from tests.tools.aws.test_deploy_e2e import (  # noqa: F401  (server, world: fixtures)
-    Scheduler,
-    colleague_approves,
-    deploy,
-    server,
-    world,
-)
+from tests.tools.aws.test_deploy_e2e import Scheduler, colleague_approves, deploy
 from tests.tools.aws.world import CLUSTER, SERVICE, World
+
+server, world = e2e.server, e2e.world  # the same fixtures: a moto server and an account built on it
 
 CANARY_GROUP = f"service:{SERVICE}-canary"
 
