@@ -1,11 +1,13 @@
 """Benchmark: a full `runbook deploy` against a moto server on instant time — AWS API calls and wall time.
 
-    .venv/bin/python evals/bench_aws.py [--runs N]
+    .venv/bin/python evals/bench_aws.py [--runs N] [--throttle]
 
 Each run builds a fresh account (tests/tools/aws/world.py), runs the stand-in ECS scheduler in a
 thread, deploys checkout-api 1.2.2 -> 1.2.3 through the CLI with a colleague approving from a second
 process (`runbook approve --wait`), and counts the deploy's API calls with botocore's `before-call`
 (calls) and `before-send` (HTTP requests, retries included) events. Figures are medians.
+`--throttle` answers every third request with ThrottlingException (tests/tools/aws/faults.py), with
+botocore's real back-off and adaptive rate limiter, and AWS_MAX_ATTEMPTS=4.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def one_run(url: str, counts: collections.Counter[str]) -> tuple[float, int, int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--throttle", action="store_true", help="throttle every third AWS request")
     args = parser.parse_args()
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1", "RUNBOOK_TIME_SCALE": "0",
@@ -86,8 +89,12 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
+    from tests.tools.aws.faults import every_third, inject, protocol_of
     from tools.aws.session import AwsSession
 
+    if args.throttle:
+        os.environ["AWS_MAX_ATTEMPTS"] = "4"
+    throttled = {"n": 0}
     counts: collections.Counter[str] = collections.Counter()
     original = AwsSession.client
 
@@ -100,6 +107,9 @@ def main() -> None:
 
             client.meta.events.register("before-call", on_call)
             client.meta.events.register("before-send", lambda **_: counts.update([f"send:{service}"]))
+            if args.throttle:
+                code = "Throttling" if protocol_of(client) == "query" else "ThrottlingException"
+                inject(client, "", every_third(code, protocol_of(client), throttled))
         return client
 
     AwsSession.client = counted  # type: ignore[method-assign]
@@ -114,7 +124,8 @@ def main() -> None:
             per_operation = collections.Counter({k[5:]: v for k, v in counts.items() if k.startswith("call:")})
     finally:
         server.stop()
-    print(f"full ECS deploy against moto server, instant time, {args.runs} runs (median):")
+    throttling = ", every third request throttled" if args.throttle else ""
+    print(f"full ECS deploy against moto server, instant time{throttling}, {args.runs} runs (median):")
     print(f"  wall time       {statistics.median(r[0] for r in runs):.2f} s   (runs: "
           + ", ".join(f"{r[0]:.2f}" for r in runs) + ")")
     print(f"  AWS API calls   {statistics.median(r[1] for r in runs):.0f}")
