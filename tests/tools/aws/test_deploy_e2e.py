@@ -105,6 +105,8 @@ def test_full_deploy_against_moto_server(world: World, tmp_path: Path) -> None:
         "Health check endpoint: /health",
     ):
         assert text in result.output, result.output
+    # Custom metrics settle 60 s: the canary and the validation each judge their window once more.
+    assert result.output.count("Waiting 60s for metrics to settle...") == 2, result.output
     svc = world.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     assert svc["taskDefinition"].endswith(f"{SERVICE}:2")
     canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
