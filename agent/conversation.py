@@ -44,6 +44,8 @@ def asks_for_change(question: str, config: RunbookConfig) -> bool:
 def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path,
         model: Any = _UNSET, on_event: Callable[[Any], None] | None = None) -> Reply:
     """Answer one request in a session. `model`: a ClaudeModel, None for offline, default from config."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    early = _recall_early(question, config, state_dir)  # first: it runs beside everything below
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from agent.graph import AgentContext, build_graph, new_request
@@ -51,7 +53,6 @@ def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state
     from agent.prompts import system_prompt
     from agent.tools import Toolbox
 
-    state_dir.mkdir(parents=True, exist_ok=True)
     note = ""
     if model is _UNSET:
         try:
@@ -60,7 +61,7 @@ def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state
             model, note = None, f"{exc} Using the offline router.\n"
     toolbox = Toolbox(config=config, state_dir=state_dir, asker=asker,
                       allow_requests=asks_for_change(question, config),
-                      on_event=on_event or (lambda event: None))
+                      on_event=on_event or (lambda event: None), recall_lookup=early)
     ctx = AgentContext(config=config, toolbox=toolbox, model=model, system=system_prompt(config),
                        max_steps=config.agent.max_steps)
     connection = sqlite3.connect(state_dir / CONVERSATIONS_FILE, check_same_thread=False)
@@ -70,11 +71,25 @@ def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state
         state = app.invoke(new_request(question), thread)
     finally:
         connection.close()
+        if toolbox.recall_lookup is not None:  # started for nothing: the answer did not need it
+            toolbox.recall_lookup.close()
     usage = state.get("usage") or {}
     return Reply(answer=note + state.get("answer", ""), trace=list(state.get("trace") or []),
                  tools=[r["tool"] for r in state.get("results") or []],
                  model_calls=int(usage.get("model_calls", 0)), input_tokens=int(usage.get("input_tokens", 0)),
                  output_tokens=int(usage.get("output_tokens", 0)), offline=bool(state.get("offline", True)))
+
+
+def _recall_early(question: str, config: RunbookConfig, state_dir: Path) -> Any:
+    """Start the recall lookup with the request when it will likely need one (an investigation, a recall),
+    so loading chromadb and the model overlaps with the rest of the request."""
+    from agent.router import Intent, route
+    from agent.tool_recall import prestart
+
+    intent = route(question, config)
+    if isinstance(intent, Intent) and intent.tool in ("investigate", "recall"):
+        return prestart(config, state_dir)
+    return None
 
 
 def answer(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path) -> str:

@@ -126,9 +126,23 @@ def _run_skill(ctx: AgentContext, state: AgentState) -> dict[str, Any]:
     if state.get("offline"):
         texts = [r["text"] for r in results]
         update["answer"] = (state.get("answer") or "") + "\n\n".join(texts)
+        topic = _topic(results)
+        if topic and state.get("last_intent"):  # what "has this happened before?" refers to next
+            update["last_intent"] = {**(state.get("last_intent") or {}), "topic": topic}
     else:
         update["messages"] = list(state.get("messages") or []) + [{"role": "user", "content": blocks}]
     return update
+
+
+def _topic(results: list[dict[str, Any]]) -> str | None:
+    """An investigation's top error signatures (else its alarms): the topic of a follow-up recall."""
+    from skills.investigate_recall import topic_of
+
+    found = next((r["data"] for r in reversed(results) if r["tool"] == "investigate" and r["ok"]), None)
+    if not isinstance(found, dict):
+        return None
+    topic = topic_of([e["signature"] for e in found.get("errors") or []]) or [a["name"] for a in found.get("alarms") or []]
+    return "; ".join(topic) or None
 
 
 def _answer(ctx: AgentContext, state: AgentState) -> dict[str, Any]:

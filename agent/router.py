@@ -34,15 +34,39 @@ INVESTIGATE = re.compile(r"\b(errors?|logs?|exceptions?|failures?|failing|5xx|50
                          r"wrong|investigate|why|spike|metrics|error rate|timeouts?|crash\w*)\b", re.I)
 FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same|now|also|ok and)\b|\bbefore\b|\bearlier\b", re.I)
 BEFORE = re.compile(r"\b(before|earlier|prior|preceding)\b", re.I)
+# Recall: what runbook remembers (runbooks, postmortems, past deployments and investigations).
+RUNBOOKS = re.compile(r"\b(run\s?books?|play\s?books?|sops?|procedures?)\b", re.I)
+POSTMORTEMS = re.compile(r"\b(post[- ]?mortems?|incident (?:reports?|reviews?)|retros?|retrospectives?|rcas?)\b", re.I)
+KNOWLEDGE = re.compile(r"\b(knowledge(?: base)?|memory|notes|docs|documentation)\b", re.I)
+SEARCH = re.compile(r"^\s*(search|look up|lookup|find|grep|check)\b", re.I)
+SEEN_BEFORE = re.compile(
+    r"\b(happen\w*|seen|occur\w*|run into|ran into|encounter\w*)\b.*\b(before|previously|in the past)\b"
+    r"|\b(has|have|had|hit|got|did)\b.*\b(before|previously|in the past)\s*[?.!]*\s*$"
+    r"|\bever\b.*\b(happen\w*|seen|see|saw|had|have|hit|occur\w*)\b"
+    r"|\b(similar|past|previous|earlier|prior|old) (incidents?|outages?|issues?|problems?|failures?)\b"
+    r"|\bremember\b", re.I)
+DEPLOYED = re.compile(r"\b(deploy\w*|releas\w*|ship\w*|roll(?:ed|ing)?\s*out|upgrad\w*|push\w*)\b", re.I)
+LAST_TIME = re.compile(r"\b(last|previous|prior) time\b|\bwent wrong\b.*\b(deploy\w*|releas\w*|ship\w*)\b", re.I)
+HOW_TO_FIX = re.compile(r"\bhow (?:do|should|can|did|to)\b.*\b(fix|handle|mitigate|deal with|recover|resolve|"
+                        r"troubleshoot)\b|\bwhat (?:do|should) (?:we|i) do (?:about|when|if|with)\b", re.I)
+_TOPIC = re.compile(r"\b(?:covers?|covering|about|for|on|regarding|mentioning|mentions?|with|when|if|of|say about|"
+                    r"says about|talks? about)\s+(.+)$", re.I)
+_FILLER = set("a an the this that it these those is was were are be been has have had did do does we i you us our "
+              "ever before previously in past again happen happened happens happening seen see occur occurred "
+              "run ran into hit got encounter encountered something anything like similar incident incidents "
+              "any there what which who when how remember recall search look up find check last time previous "
+              "prior went wrong go goes with for about to of on should could can saw".split())
 
 
-_READ_TOOLS = ("investigate", "service_status", "deployment_history", "get_metrics", "get_error_logs", "get_alarms")
+_READ_TOOLS = ("investigate", "service_status", "deployment_history", "get_metrics", "get_error_logs", "get_alarms",
+               "recall")
 
 
 class Intent(BaseModel):
     tool: str  # a name from agent.tools.TOOLS
     skill: str
     args: dict[str, Any]
+    topic: str | None = None  # what the answer was about (set after an investigation: its top errors)
 
 
 class Unknown(BaseModel):
@@ -102,6 +126,8 @@ def _version(text: str) -> str | None:
 def route(text: str, config: RunbookConfig, previous: Intent | None = None) -> Intent | Unknown:
     """The intent of one request; `previous` (the session's last intent) resolves follow-ups."""
     service, env, window, version = _service(text, config), _environment(text, config), _window(text), _version(text)
+    if _asks_to_recall(text):  # before the requests: "the runbook for rolling back X" is a question
+        return _recall(text, service, previous)
     if ROLLBACK.search(text) and not QUESTION.search(text):
         if not service:
             return Unknown(reason="Roll back which service? Name it, e.g. 'roll back checkout-api in production'.")
@@ -150,3 +176,56 @@ def _investigate(text: str, service: str | None, env: str | None, window: int | 
     return Intent(tool="investigate", skill="investigate",
                   args={"service": service, "environment": env, "window_minutes": window or 10,
                         "offset_minutes": offset})
+
+
+def _asks_to_recall(text: str) -> bool:
+    if RUNBOOKS.search(text) or POSTMORTEMS.search(text) or SEEN_BEFORE.search(text) or LAST_TIME.search(text):
+        return True
+    return bool(HOW_TO_FIX.search(text) or (SEARCH.search(text) and KNOWLEDGE.search(text)))
+
+
+def _recall_kinds(text: str) -> list[str] | None:
+    kinds = [kind for kind, words in (("runbook", RUNBOOKS), ("postmortem", POSTMORTEMS)) if words.search(text)]
+    if kinds:
+        return kinds
+    if HOW_TO_FIX.search(text):
+        return ["runbook"]
+    if LAST_TIME.search(text) and DEPLOYED.search(text):
+        return ["deployment", "postmortem"]
+    if SEEN_BEFORE.search(text) or LAST_TIME.search(text):
+        return ["postmortem", "investigation", "deployment"]
+    return None
+
+
+def _recall_topic(text: str, service: str | None) -> str:
+    """What to look for: the words after "runbook(s) ... for/about/covering", else the question's own
+    content words; "" when nothing but the service (and filler) is left ("has this happened before?")."""
+    text = text.strip().rstrip("?.! ")
+    after = re.split(r"\b(?:run\s?books?|play\s?books?|sops?|procedures?|post[- ]?mortems?|incident reports?|knowledge(?: base)?|"
+                     r"memory|notes|docs)\b", text, maxsplit=1, flags=re.I)
+    if len(after) == 2:
+        found = _TOPIC.search(after[1])
+        if found:
+            text = found.group(1)
+    words = [w for w in re.findall(r"[\w.\-/]+", text) if w.lower() not in _FILLER]
+    if not [w for w in words if not service or w.lower() not in (service.lower(), service.split("-")[0].lower())]:
+        return ""
+    return " ".join(words)
+
+
+def _recall(text: str, service: str | None, previous: Intent | None) -> Intent | Unknown:
+    """A search of what runbook remembers, with the arguments the model would pass to `recall`."""
+    kinds, topic = _recall_kinds(text), _recall_topic(text, service)
+    if service and kinds == ["deployment", "postmortem"]:  # "what went wrong the last time we deployed X?"
+        topic = f"what went wrong deploying {service}"
+    if kinds == ["runbook"] and topic:  # most runbooks are about no one service: named in the query, not a filter
+        service = None
+    if not topic and previous is not None:  # "has this happened before?": the conversation's last topic
+        service = service or previous.args.get("service")
+        topic = previous.topic or str(previous.args.get("query") or "")
+    if not topic and service:
+        topic = f"{service} incident" if not kinds or "runbook" not in kinds else f"{service} runbook"
+    if not topic:
+        return Unknown(reason="Has what happened before? Name the service or the symptom, e.g. 'has checkout-api"
+                              " run out of memory before?' or 'which runbook covers Redis connection errors?'.")
+    return Intent(tool="recall", skill="recall", args={"query": topic, "kinds": kinds, "service": service, "limit": 5})

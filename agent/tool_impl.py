@@ -12,6 +12,7 @@ from agent.tools import (
     InvestigateArgs,
     LogsArgs,
     MetricsArgs,
+    RecallArgs,
     RollbackRequestArgs,
     StatusArgs,
     Toolbox,
@@ -29,6 +30,7 @@ USER_ERRORS = (ConfigError, BackendError, NoRollbackTarget, DeployInputError, Ap
 
 
 def _investigate(box: Toolbox, args: InvestigateArgs) -> ToolResult:
+    from agent.tool_recall import take_lookup
     from skills.investigate import investigate
 
     target = target_for(box.config, args.service, args.environment)
@@ -36,7 +38,7 @@ def _investigate(box: Toolbox, args: InvestigateArgs) -> ToolResult:
     store = Scratchpad.in_dir(box.state_dir)
     try:
         findings = investigate(backend, store, target, args.window_minutes, args.offset_minutes,
-                               question=f"asked by {box.asker}")
+                               question=f"asked by {box.asker}", recall=lambda: take_lookup(box))
     finally:
         store.close()
         backend.close()
@@ -114,6 +116,12 @@ def _alarms(box: Toolbox, args: AlarmsArgs) -> ToolResult:
     return ToolResult(tool="get_alarms", ok=True, text=text, data=[a.model_dump(mode="json") for a in alarms])
 
 
+def _recall(box: Toolbox, args: RecallArgs) -> ToolResult:
+    from agent.tool_recall import run_recall
+
+    return run_recall(box, args)
+
+
 def _outcome(tool: str, what: str, code: int) -> ToolResult:
     outcome = next((name for name, value in OUTCOME_EXIT_CODES.items() if value == code), "failed")
     return ToolResult(tool=tool, ok=code == 0, text=f"{what} ended with exit code {code} ({outcome}).",
@@ -147,6 +155,7 @@ IMPLEMENTATIONS: dict[str, Callable[[Toolbox, Any], ToolResult]] = {
     "get_metrics": _metrics,
     "get_error_logs": _logs,
     "get_alarms": _alarms,
+    "recall": _recall,
     "request_deploy": _deploy,
     "request_rollback": _rollback,
 }

@@ -1,5 +1,6 @@
 """Benchmark `runbook ask`: cold wall time on the sandbox with the offline router (subprocess runs,
-median; target <= 1.5 s), and model calls per single-tool question from the cassettes (target <= 2)."""
+median; target <= 1.5 s), for an investigate question (which also recalls similar incidents in a forked
+child) and a status question, and model calls per single-tool question from the cassettes (target <= 2)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,28 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "tests" / "agent" / "ask" / "cassettes"
 RUNS = 7
+QUESTIONS = {  # the payments-api alarm makes the investigation look up similar incidents
+    "investigate": "Show errors for payments-api last 10 minutes",
+    "status": "is checkout-api healthy?",
+}
 
 
-def cold_ask_seconds() -> list[float]:
+def cold_ask_seconds() -> dict[str, list[float]]:
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | {"NO_COLOR": "1"}
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in QUESTIONS}
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [sys.executable, "-c", "from agent.cli import main; main()", "ask",
-                "Show errors for checkout-api last 10 minutes"]
-        subprocess.run(argv, cwd=tmp, env=env, capture_output=True, check=True)  # seeds the sandbox once
+        def run(question: str) -> str:
+            argv = [sys.executable, "-c", "from agent.cli import main; main()", "ask", question]
+            return subprocess.run(argv, cwd=tmp, env=env, capture_output=True, check=True, text=True).stdout
+
+        run(QUESTIONS["investigate"])  # seeds the sandbox and indexes the knowledge once
         for _ in range(RUNS):
-            start = time.perf_counter()
-            subprocess.run(argv, cwd=tmp, env=env, capture_output=True, check=True)
-            times.append(time.perf_counter() - start)
+            for name, question in QUESTIONS.items():
+                start = time.perf_counter()
+                answer = run(question)
+                times[name].append(time.perf_counter() - start)
+                if name == "investigate" and "not available" in answer:
+                    print(f"  (a run answered without recall: {answer.splitlines()[-2][:120]})")
     return times
 
 
@@ -44,14 +54,15 @@ def model_calls_per_single_tool_question() -> dict[str, int]:
 
 
 def main() -> int:
-    times = cold_ask_seconds()
-    median = statistics.median(times)
-    print(f"runbook ask (offline router, sandbox), cold: median {median:.2f} s over {RUNS} runs"
-          f" (min {min(times):.2f}, max {max(times):.2f}); target <= 1.5 s")
+    medians = []
+    for name, times in cold_ask_seconds().items():
+        medians.append(statistics.median(times))
+        print(f"runbook ask, {name} question (offline router, sandbox), cold: median {medians[-1]:.2f} s"
+              f" over {RUNS} runs (min {min(times):.2f}, max {max(times):.2f}); target <= 1.5 s")
     calls = model_calls_per_single_tool_question()
     for name, count in calls.items():
         print(f"model calls for a single-tool question ({name} cassette): {count}; target <= 2")
-    ok = median <= 1.5 and all(c <= 2 for c in calls.values())
+    ok = max(medians) <= 1.5 and all(c <= 2 for c in calls.values())
     return 0 if ok else 1
 
 

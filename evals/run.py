@@ -19,25 +19,34 @@ import yaml
 HERE = Path(__file__).parent
 SKILL_OF = {"investigate": "investigate", "service_status": "status", "deployment_history": "history",
             "get_metrics": "investigate", "get_error_logs": "investigate", "get_alarms": "status",
-            "request_deploy": "deploy", "request_rollback": "rollback"}
+            "request_deploy": "deploy", "request_rollback": "rollback", "recall": "recall"}
+
+
+def _same(got: Any, value: Any) -> bool:
+    if isinstance(value, list):
+        return isinstance(got, list) and sorted(map(str, got)) == sorted(map(str, value))
+    return got == (str(value) if value is not None else None) or got == value
 
 
 def _matches(case: dict[str, Any], skill: str, args: dict[str, Any]) -> bool:
     if skill != case["skill"]:
         return False
-    return all(args.get(name) == (str(value) if value is not None else None) or args.get(name) == value
-               for name, value in (case.get("args") or {}).items())
+    query = str(args.get("query") or "").lower()
+    return (all(_same(args.get(name), value) for name, value in (case.get("args") or {}).items())
+            and all(str(word).lower() in query for word in case.get("query_has") or []))
 
 
-def route_offline(question: str) -> tuple[str, dict[str, Any]]:
+def route_offline(question: str, after: str | None = None) -> tuple[str, dict[str, Any]]:
     from agent.router import Intent, route
     from tools.config import sandbox_default_config
 
-    intent = route(question, sandbox_default_config())
+    config = sandbox_default_config()
+    before = route(after, config) if after else None
+    intent = route(question, config, before if isinstance(before, Intent) else None)
     return (intent.skill, intent.args) if isinstance(intent, Intent) else ("none", {})
 
 
-def route_model(question: str) -> tuple[str, dict[str, Any]]:
+def route_model(question: str, after: str | None = None) -> tuple[str, dict[str, Any]]:
     from agent.model import make_model
     from agent.prompts import system_prompt
     from agent.tools import tool_schemas
@@ -45,7 +54,8 @@ def route_model(question: str) -> tuple[str, dict[str, Any]]:
 
     model = make_model(AgentConfig(provider="anthropic"), max_retries=1)
     assert model is not None
-    reply = model.call(system_prompt(sandbox_default_config()), [{"role": "user", "content": question}],
+    earlier = [{"role": "user", "content": after}, {"role": "assistant", "content": "(answered)"}] if after else []
+    reply = model.call(system_prompt(sandbox_default_config()), [*earlier, {"role": "user", "content": question}],
                        tool_schemas())
     calls = reply.tool_calls
     return (SKILL_OF.get(calls[0]["name"], "none"), calls[0].get("input") or {}) if calls else ("none", {})
@@ -55,7 +65,7 @@ def run_routing(router: Any, label: str) -> float:
     cases = yaml.safe_load((HERE / "routing.yaml").read_text())
     misses = []
     for case in cases:
-        skill, args = router(case["q"])
+        skill, args = router(case["q"], case.get("after"))
         if not _matches(case, skill, args):
             misses.append(f"    ✗ {case['q']!r}: got {skill} {args}")
     accuracy = 100.0 * (len(cases) - len(misses)) / len(cases)
@@ -95,21 +105,31 @@ def _deploy_124(state_dir: Path) -> None:
 
 def run_investigate() -> float:
     from agent.conversation import ask
+    from memory.recall import ensure_indexed
     from tools.config import sandbox_default_config
 
     cases = yaml.safe_load((HERE / "investigate.yaml").read_text())
     facts_total = facts_found = 0
+    home = Path.cwd()
     for case in cases:
         with tempfile.TemporaryDirectory() as tmp:
-            state_dir = Path(tmp) / ".runbook"
-            if case["scenario"] == "deploy-1.2.4":
-                _deploy_124(state_dir)
-            reply = ask(case["q"], "eval", "dev", sandbox_default_config(), state_dir, model=None)
-        missing = [fact for fact in case["facts"] if fact not in reply.answer]
-        facts_total += len(case["facts"])
-        facts_found += len(case["facts"]) - len(missing)
-        if missing:
-            print(f"    ✗ {case['name']}: missing {missing}")
+            os.chdir(tmp)  # the deploy and recall keep their state under the working directory
+            try:
+                state_dir = Path(tmp) / ".runbook"
+                ensure_indexed(state_dir=state_dir)  # as `runbook sandbox reset` does
+                if case["scenario"] == "deploy-1.2.4":
+                    _deploy_124(state_dir)
+                asked = [(case["q"], case["facts"])] + [(f["q"], f["facts"]) for f in case.get("then") or []]
+                answers = [(ask(q, "eval", "dev", sandbox_default_config(), state_dir, model=None).answer, facts)
+                           for q, facts in asked]
+            finally:
+                os.chdir(home)
+        for answer, facts in answers:
+            missing = [fact for fact in facts if fact not in answer]
+            facts_total += len(facts)
+            facts_found += len(facts) - len(missing)
+            if missing:
+                print(f"    ✗ {case['name']}: missing {missing}")
     accuracy = 100.0 * facts_found / facts_total
     print(f"investigate (sandbox scenarios): {facts_found}/{facts_total} facts = {accuracy:.1f}%")
     return accuracy

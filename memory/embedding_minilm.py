@@ -95,6 +95,9 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         self._pad_id = tokenizer.token_to_id("[PAD]") or 0
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Measured on this model: graph optimisation makes loading ~4x slower (0.15 s vs 0.04 s)
+        # and inference no faster, and every `runbook ask` pays the load.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         self._session = onnxruntime.InferenceSession(
             str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )

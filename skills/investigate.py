@@ -1,5 +1,7 @@
 """Investigate a service over a window: errors by signature, metrics against the window before, alarms,
-and the deployments from the scratchpad that line up in time. Deterministic; never changes anything.
+and the deployments from the scratchpad that line up in time; with ``recall`` (a starter of a background
+lookup, see ``skills.investigate_recall``), similar past incidents and the runbook section to follow.
+Deterministic; never changes anything.
 
     findings = investigate(backend, store, target, window_minutes=10, question="...")
     findings.answer      # a short answer citing the evidence
@@ -9,12 +11,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from memory.recall_lookup import RecallLookup
 from memory.records import DeploymentRecord, InvestigationRecord
 from memory.scratchpad import Scratchpad
+from skills import investigate_recall as past
 from tools.backend import Backend
 from tools.models import Alarm, MetricWindow, ServiceTarget
 
@@ -74,6 +79,7 @@ class Findings(BaseModel):
     previous: MetricSummary
     alarms: list[Alarm]
     deployments: list[DeploymentLineUp]
+    recall: past.RecallFindings | None = None  # None: no incident to match (no alarm, no rise in errors)
     evidence: list[str]  # what the answer rests on, named
     answer: str
 
@@ -102,31 +108,57 @@ def group_errors(events: list) -> list[ErrorSignature]:  # type: ignore[type-arg
 
 
 def investigate(backend: Backend, store: Scratchpad, target: ServiceTarget, window_minutes: int = 10,
-                offset_minutes: int = 0, question: str = "", record: bool = True) -> Findings:
-    """Look at `target` over the `window_minutes` ending `offset_minutes` ago (virtual time)."""
+                offset_minutes: int = 0, question: str = "", record: bool = True,
+                recall: Callable[[], RecallLookup] | None = None,
+                recall_wait: float = past.RECALL_WAIT_SECONDS) -> Findings:
+    """Look at `target` over the `window_minutes` ending `offset_minutes` ago (virtual time).
+
+    `recall` starts the background lookup of similar incidents (first, so it runs beside the rest);
+    its hits are awaited `recall_wait` seconds at the end, else the answer says they are not available.
+    """
+    lookup = past.start(recall)
     now = backend.clock.now()
-    end = now - timedelta(minutes=max(offset_minutes, 0))
-    span = timedelta(minutes=max(window_minutes, 1))
-    start = end - span
-    events = backend.logs.error_events(target, start, end, None, 500)
-    errors = group_errors(events)
-    current = MetricSummary.of(backend.metrics.observe(target, None, start, end, 60))
-    previous = MetricSummary.of(backend.metrics.observe(target, None, start - span, start, 60))
-    alarms = backend.incidents.active_alarms(target)
-    lineups = _line_up(backend, store, target, start - span, end)
-    findings = Findings(service=target.key, environment=target.environment, window_start=start, window_end=end,
-                        error_count=len(events), errors=errors[:10], current=current, previous=previous,
-                        alarms=alarms, deployments=lineups, evidence=[], answer="")
+    try:
+        findings = _look(backend, store, target, now, window_minutes, offset_minutes, lookup, recall_wait)
+    finally:
+        past.close(lookup)  # an error in the middle leaves no lookup waiting
     findings.evidence = _evidence(findings)
     findings.answer = summarize(findings)
     if record:
         store.record_investigation(InvestigationRecord(
             id="inv-" + uuid.uuid4().hex[:10], service=target.key, environment=target.environment,
             question=question or f"investigate {target.key} last {window_minutes} minutes", started_at=now,
-            window_start=start, window_end=end, summary=findings.answer,
+            window_start=findings.window_start, window_end=findings.window_end, summary=findings.answer,
             findings=findings.model_dump(mode="json", exclude={"answer"}),
         ))
     return findings
+
+
+def _look(backend: Backend, store: Scratchpad, target: ServiceTarget, now: datetime, window_minutes: int,
+          offset_minutes: int, lookup: RecallLookup | str, recall_wait: float) -> Findings:
+    end = now - timedelta(minutes=max(offset_minutes, 0))
+    span = timedelta(minutes=max(window_minutes, 1))
+    start = end - span
+    events = backend.logs.error_events(target, start, end, None, 500)
+    errors = group_errors(events)
+    alarms = backend.incidents.active_alarms(target)
+    topic = past.topic_of([g.signature for g in errors]) or [a.name for a in alarms]
+    past.send(lookup, target.key, topic)
+    current = MetricSummary.of(backend.metrics.observe(target, None, start, end, 60))
+    previous = MetricSummary.of(backend.metrics.observe(target, None, start - span, start, 60))
+    lineups = _line_up(backend, store, target, start - span, end)
+    findings = Findings(service=target.key, environment=target.environment, window_start=start, window_end=end,
+                        error_count=len(events), errors=errors[:10], current=current, previous=previous,
+                        alarms=alarms, deployments=lineups, evidence=[], answer="")
+    findings.recall = past.collect(lookup, topic, incident=_incident(findings), since=start,
+                                   lined_up={d.deployment_id for d in lineups}, wait=recall_wait)
+    return findings
+
+
+def _incident(f: Findings) -> bool:
+    """Something to match against past incidents: an alarm, errors that rose, or a deploy they rose after."""
+    now, before = f.current.error_rate_percent or 0.0, f.previous.error_rate_percent or 0.0
+    return bool(f.alarms) or now > max(2 * before, before + 1.0) or any(d.errors_rose_at for d in f.deployments)
 
 
 def _line_up(backend: Backend, store: Scratchpad, target: ServiceTarget, since: datetime,
@@ -196,7 +228,7 @@ def _evidence(f: Findings) -> list[str]:
              f"alarms: {len(f.alarms)} in ALARM"]
     items += [f"scratchpad: deployment {d.deployment_id} ({d.from_version or '?'} → {d.to_version}, {d.status})"
               for d in f.deployments]
-    return items
+    return items + past.evidence(f.recall)
 
 
 def summarize(f: Findings) -> str:
@@ -217,5 +249,6 @@ def summarize(f: Findings) -> str:
     for dep in f.deployments:
         lines.append(f"Deployment {dep.deployment_id} {dep.from_version or '?'} → {dep.to_version}"
                      f" ({dep.status}): {dep.note}.")
+    lines += past.answer_lines(f.recall)
     lines.append("Evidence: " + "; ".join(f.evidence) + ".")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import agent.tool_impl
+import agent.tool_recall
 import agent.tools
 from agent.conversation import ask, asks_for_change
 from agent.tools import TOOLS, Toolbox, tool_schemas
@@ -13,7 +14,8 @@ from memory.scratchpad import Scratchpad
 from tests.agent.cli_support import fleet_snapshot, run_cli
 from tools.config import sandbox_default_config
 
-READ_TOOLS = {"investigate", "service_status", "deployment_history", "get_metrics", "get_error_logs", "get_alarms"}
+READ_TOOLS = {"investigate", "service_status", "deployment_history", "get_metrics", "get_error_logs", "get_alarms",
+              "recall"}
 REQUEST_TOOLS = {"request_deploy", "request_rollback"}
 
 
@@ -21,13 +23,16 @@ def test_the_model_gets_exactly_these_tools() -> None:
     assert {t.name for t in TOOLS} == READ_TOOLS | REQUEST_TOOLS
     assert {t["name"] for t in tool_schemas()} == READ_TOOLS | REQUEST_TOOLS
     assert {t.name for t in TOOLS if t.kind == "request"} == REQUEST_TOOLS
+    assert {t.name for t in TOOLS if t.kind == "read"} == READ_TOOLS
+    recall = next(t for t in tool_schemas() if t["name"] == "recall")
+    assert set(recall["input_schema"]["properties"]) == {"query", "kinds", "service", "limit"}
     for schema in tool_schemas():
         text = str(schema).lower()
         assert not any(word in text for word in ("approve", "approval_id", "deny", "skip", "force", "auto_rollback"))
 
 
 def test_no_tool_module_reaches_the_approval_gate() -> None:
-    for module in (agent.tools, agent.tool_impl):
+    for module in (agent.tools, agent.tool_impl, agent.tool_recall):
         tree = ast.parse(Path(module.__file__ or "").read_text())
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}

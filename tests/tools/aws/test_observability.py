@@ -131,3 +131,24 @@ def test_secrets_readable_without_exposing_values(backend: Backend, world: World
     assert backend.secrets.check_readable("API_KEY", "/prod/checkout/api-key").readable
     missing = backend.secrets.check_readable("X", "/prod/nothing")
     assert not missing.readable and missing.reason == "does not exist"
+
+
+def test_settle_seconds_defaults_and_override(backend: Backend, target: ServiceTarget) -> None:
+    assert backend.metrics.settle_seconds(target) == 60  # custom metrics
+    alb = parse_config(ecs_config({"metrics_source": "alb"}), "t")
+    assert backend.metrics.settle_seconds(target_for(alb, SERVICE, "production")) == 180
+    quick = parse_config(ecs_config({"metrics_settle_seconds": 15}), "t")
+    assert backend.metrics.settle_seconds(target_for(quick, SERVICE, "production")) == 15
+
+
+def test_windows_are_read_in_whole_periods(backend: Backend, target: ServiceTarget, world: World) -> None:
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    world.publish("1.2.3", minute, 2, requests=10)  # a point every 10 s
+    window = backend.metrics.observe(target, "1.2.3", minute + timedelta(seconds=33), minute + timedelta(seconds=61))
+    assert (window.start, window.end) == (minute + timedelta(seconds=30), minute + timedelta(seconds=70))
+    assert window.requests == 40 and window.requests_per_minute == 60
+    alb = parse_config(ecs_config({"metrics_source": "alb", "canary_target_group_arn": world.canary_tg_arn}), "t")
+    whole = backend.metrics.observe(
+        target_for(alb, SERVICE, "production"), None, minute + timedelta(seconds=33), minute + timedelta(seconds=61)
+    )
+    assert (whole.start, whole.end) == (minute, minute + timedelta(minutes=2))
