@@ -61,7 +61,7 @@ def run_deploy(
     backend = open_backend(config, env_name, state_dir)
     store = Scratchpad.in_dir(state_dir)
     ctx = DeployContext(config=config, env=env, target=target, backend=backend, store=store, sink=sink,
-                        request=request, terminal_prompt=terminal_prompt)
+                        request=request, state_dir=state_dir, terminal_prompt=terminal_prompt)
     started = ctx.now()
     store.record_deployment(DeploymentRecord(
         id=request.deployment_id, service=request.service, environment=env_name, from_version=None,

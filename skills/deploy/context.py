@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypedDict
 
 from memory.scratchpad import Scratchpad
@@ -81,6 +82,7 @@ class DeployContext:
     store: Scratchpad
     sink: Callable[[Event], None]
     request: DeployRequest
+    state_dir: Path
     terminal_prompt: TerminalPrompt | None = None
 
     @property

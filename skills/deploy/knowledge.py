@@ -19,7 +19,7 @@ def show_deploy_runbook(ctx: DeployContext) -> None:
     from memory.recall import deploy_runbook_hint
 
     try:
-        hit = deploy_runbook_hint(ctx.target.key, state_dir=ctx.config.state_path(), **_options(ctx))  # type: ignore[arg-type]
+        hit = deploy_runbook_hint(ctx.target.key, state_dir=ctx.state_dir, **_options(ctx))  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - see the module docstring
         return
     if hit is None:
@@ -38,7 +38,7 @@ def remember_deployment(ctx: DeployContext) -> None:
         return
     try:
         options = _options(ctx)
-        Recall.in_state_dir(ctx.config.state_path(), embedding=options["embedding"],
+        Recall.in_state_dir(ctx.state_dir, embedding=options["embedding"],
                             vocab_path=options["vocab_path"]).index_deployment(record)
     except Exception:  # noqa: BLE001 - see the module docstring
         return

@@ -49,7 +49,7 @@ def make_ctx() -> Iterator:  # type: ignore[type-arg]
                                                  started_at=backend.clock.now()))
         _, env = config.environment(environment)
         ctx = DeployContext(config=config, env=env, target=target_for(config, service, environment), backend=backend,
-                            store=store, sink=Recorder(), request=request)
+                            store=store, sink=Recorder(), request=request, state_dir=config.state_path())
         opened.append(ctx)
         return ctx
 
