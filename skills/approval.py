@@ -74,6 +74,9 @@ def decide(
     expected_digest: str | None = None,
 ) -> ApprovalRecord:
     """Record a person's decision, or raise `ApprovalError` saying why it is refused."""
+    # Another process's clock may lag the requester's (the sandbox's virtual time): a decision is
+    # never stamped before the request it answers.
+    now = max(now, request.requested_at)
     where = f"{request.service} {request.to_version} to {request.environment}"
     if request.status != "pending":
         who = f" by {request.decided_by}" if request.decided_by else ""
