@@ -77,7 +77,8 @@ def wait_for_decision(
             record = gate.expire(store, record, now)
         if record.status == "pending" and (now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
             last_canary_check = now
-            judgement = judge_window(ctx, stable_version, now - window, now)
+            settled = now - timedelta(seconds=ctx.backend.metrics.settle_seconds(ctx.target))
+            judgement = judge_window(ctx, stable_version, settled - window, settled)
             ctx.emit(MetricsObserved(phase="approval_wait", elapsed_seconds=window.total_seconds(),
                                      window_seconds=window.total_seconds(), readings=judgement.readings, final=True))
             if judgement.verdict == "unhealthy":

@@ -64,7 +64,7 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
     def after_failed_rollout(state: DeployState) -> DeployState:
         if state.get("canary_started"):
             remove_canary(ctx)
-        if not req.auto_rollback:
+        if not req.auto_rollback or state.get("rolled_back"):
             return {"canary_started": False}
         ok = roll_back(ctx, state, state.get("failure") or "validation failed")
         return {"canary_started": False, "rolled_back": ok,

@@ -54,7 +54,13 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
     if status.state == "FAILED":
         ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))
         ctx.emit(StepFinished(number=5, ok=False, message="Full rollout failed"))
-        return {"failure": f"rollout failed: {status.reason}", "outcome": "validation_failed"}
+        failed: DeployState = {"failure": f"rollout failed: {status.reason}", "outcome": "validation_failed"}
+        # A deployment circuit breaker may already have put the previous version back.
+        if platform.describe_service(target).version == state.get("from_version"):
+            failed |= {"outcome": "validation_failed_rolled_back", "rolled_back": True,
+                       "observations": [f"Rollout failed: {status.reason}",
+                                        f"The platform already rolled {target.key} back to {state.get('from_version')}."]}
+        return failed
     remove_canary(ctx)
     ctx.emit(Progress(message="Draining old tasks..."))
     if status.old_running:
