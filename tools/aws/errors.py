@@ -48,7 +48,7 @@ def translate(exc: Exception, action: str, resource: str) -> BackendError:
         if code in DENIED:
             return AccessDenied(
                 f"Access denied: the AWS identity in use lacks {action} on {resource};"
-                " grant it in IAM (see docs/ecs.md for the minimum policy)."
+                " grant it in IAM (the README lists the minimum policy)."
             )
         if code in EXPIRED:
             return BackendError(
