@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from skills.deploy.approval_step import MIN_POLL_WALL_SECONDS, POLL_SECONDS
+
 RUNBOOK = [sys.executable, "-c", "from agent.cli import main; main()"]
 
 
@@ -112,7 +114,8 @@ def main() -> None:
         store.close()
         deploy.wait(timeout=60)
     print(f"click to deploy resumes over {len(resumes)} deploys: median {statistics.median(resumes):.0f} ms,"
-          f" max {max(resumes):.0f} ms (the deploy polls the store every 5 clock seconds, at least 0.1 s wall)")
+          f" max {max(resumes):.0f} ms (the deploy polls the store every {POLL_SECONDS:g} clock seconds,"
+          f" at least {MIN_POLL_WALL_SECONDS:g} s wall)")
     server.stop()
     standin.stop()
 
