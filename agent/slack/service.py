@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 EXIT_BAD_INPUT = 2
+
+
+def choose_mode(mode: str | None, configured: str, app_token: str | None) -> str:
+    """--mode, else slack.mode; "auto" is Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
+    chosen = (mode or configured).lower()
+    if chosen == "auto":
+        return "socket" if app_token else "http"
+    return chosen
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def run_service(config_path: Path | None, port: int | None, host: str | None, mode: str | None) -> int:
@@ -19,9 +34,7 @@ def run_service(config_path: Path | None, port: int | None, host: str | None, mo
         return EXIT_BAD_INPUT
     token, secret = os.environ.get("SLACK_BOT_TOKEN"), os.environ.get("SLACK_SIGNING_SECRET")
     app_token = os.environ.get("SLACK_APP_TOKEN")
-    chosen = (mode or config.slack.mode).lower()
-    if chosen == "auto":
-        chosen = "socket" if app_token else "http"
+    chosen = choose_mode(mode, config.slack.mode, app_token)
     missing = [name for name, value in (("SLACK_BOT_TOKEN", token), ("SLACK_SIGNING_SECRET", secret),
                                         ("SLACK_APP_TOKEN", app_token if chosen == "socket" else "-")) if not value]
     if chosen not in ("http", "socket"):
@@ -41,15 +54,28 @@ def run_service(config_path: Path | None, port: int | None, host: str | None, mo
         print(f"Error: the Slack bot could not start ({type(exc).__name__}: check SLACK_BOT_TOKEN).",
               file=sys.stderr)
         return 1
+    # SIGTERM (systemd, Kubernetes, `kill`) stops the bot as Ctrl-C does, without a traceback; clicks
+    # already acknowledged finish first (Bolt's worker threads are joined at exit).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         if chosen == "socket":
             assert app_token
             print("runbook Slack bot: Socket Mode.", flush=True)
             serve_socket_mode(app, app_token)
         else:
-            server = BotServer(app, host or config.slack.host, config.slack.port if port is None else port)
+            bind_host, bind_port = host or config.slack.host, config.slack.port if port is None else port
+            try:
+                server = BotServer(app, bind_host, bind_port)
+            except OSError as exc:
+                print(f"Error: the Slack bot cannot listen on {bind_host}:{bind_port} ({exc.strerror or exc});"
+                      " set slack.port in runbook.yaml or pass --port.", file=sys.stderr)
+                return 1
             print(f"runbook Slack bot: listening on {server.url}", flush=True)
             server.serve_forever()
     except KeyboardInterrupt:
         return 0
+    finally:
+        if in_main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
