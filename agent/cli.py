@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent import cli_agent, cli_knowledge, cli_slack, commands
+from agent import cli_agent, cli_knowledge, cli_resume, cli_slack, commands
 
 app = typer.Typer(
     name="runbook",
@@ -71,6 +71,23 @@ def rollback(
 ) -> None:
     """Go back to the version that ran before the current one, through the same gates as a deploy."""
     raise typer.Exit(commands.rollback(service, environment, to, output, config))
+
+
+@app.command()
+def resume(
+    deployment_id: Annotated[str, typer.Argument(help="Deployment id (or a unique prefix), as `runbook history` lists it.")],
+    abort: Annotated[bool, typer.Option("--abort", help="Close the deploy instead: remove its canary, withdraw its approval request, release the lock, record it as failed; the stable version keeps running.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Take over a lock still held from another host, when you know that process is gone.")] = False,
+    output: OutputOption = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Continue a deploy whose process died (kill -9, a reboot) from its last saved step.
+
+    The deploy keeps its id, lock, canary and approval request: a step that was cut short runs again without starting a second canary or registering a second revision, and a deploy stopped at the approval waits for the decision again. Refused (exit 2, nothing changed) when the deployment is unknown, already finished, or still alive: its lock is within its TTL and held by a process still running on this host, or by another host (then --force takes over).
+
+    Exit codes: those of `runbook deploy`; with --abort, 0 once the deploy is closed.
+    """
+    raise typer.Exit(cli_resume.resume(deployment_id, abort, force, output, config))
 
 
 @app.command()

@@ -226,6 +226,34 @@ class Scratchpad(Store):
                 raise LockHeld(current)
         raise RuntimeError(f"could not acquire lock {key}: it keeps changing hands")
 
+    def take_over_lock(
+        self, key: str, seen: LockRecord | None, holder: str, deployment_id: str, now: datetime, ttl_seconds: float
+    ) -> LockRecord | None:
+        """Take the lock only if it is still exactly as ``seen`` (None: free), e.g. to resume a dead deploy.
+
+        Of racing callers that saw the same lock, one gets it and the others None.
+        """
+        now = as_utc(now)
+        lock = LockRecord(key=key, holder=holder, deployment_id=deployment_id, acquired_at=now,
+                          expires_at=now + timedelta(seconds=ttl_seconds))
+        if seen is None:
+            try:
+                with self._write() as conn:
+                    conn.execute(insert(locks).values(**lock.model_dump()))
+                return lock
+            except IntegrityError:
+                return None
+        if seen.deployment_id == deployment_id:
+            lock.acquired_at = seen.acquired_at
+        statement = (
+            update(locks)
+            .where(locks.c.key == key, locks.c.holder == seen.holder,
+                   locks.c.deployment_id == seen.deployment_id, locks.c.expires_at == seen.expires_at)
+            .values(**lock.model_dump(exclude={"key"}))
+        )
+        with self._write() as conn:
+            return lock if conn.execute(statement).rowcount == 1 else None
+
     def refresh_lock(self, key: str, deployment_id: str, now: datetime, ttl_seconds: float) -> None:
         """Extend our lock. LockHeld if another deployment holds it now; KeyError if nobody does."""
         expires_at = as_utc(now) + timedelta(seconds=ttl_seconds)

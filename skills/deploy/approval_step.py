@@ -9,7 +9,6 @@ from skills import approval as gate
 from skills.deploy import slack_approval
 from skills.deploy.canary import judge_window
 from skills.deploy.context import DeployContext, DeployState
-from skills.deploy.prechecks import LOCK_TTL_SECONDS
 from skills.events import ApprovalRequested, MetricsObserved, StepFinished, StepStarted
 
 POLL_SECONDS = 2.0  # clock time between two looks at the store
@@ -100,7 +99,7 @@ def wait_for_decision(
                         "reason": "the approval is bound to another deployment or image"}
             return {"status": record.status, "by": record.decided_by, "reason": record.reason,
                     "at": record.decided_at.isoformat() if record.decided_at else None}
-        store.refresh_lock(ctx.lock_key, ctx.request.deployment_id, now, LOCK_TTL_SECONDS)
+        ctx.keep_lock()
         started = time.monotonic()
         clock.sleep(POLL_SECONDS)
         spent = time.monotonic() - started

@@ -61,23 +61,36 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         return {"failure": message, "observations": reasons or [], "outcome": "canary_failed"}
 
     ctx.emit(Progress(message="Creating new task definition..."))
-    base = platform.current_task_definition(target)
+    # A deploy resumed after its process died runs this step again from the top: the revision it
+    # registered is in its record, and a canary of that version is the one it started.
+    record = ctx.store.get_deployment(ctx.request.deployment_id)
+    rerun = record.to_revision if record is not None else None
     try:
-        new_td: TaskDefinition = platform.register_revision(target, base, Image.model_validate(state["image"]))
+        if rerun:
+            new_td: TaskDefinition = platform.task_definition(target, rerun)
+        else:
+            base = platform.current_task_definition(target)
+            new_td = platform.register_revision(target, base, Image.model_validate(state["image"]))
+            ctx.store.update_deployment(ctx.request.deployment_id, to_revision=new_td.revision)
     except BackendError as exc:
         ctx.emit(CheckFailed(check="task_definition", message=str(exc)))
         return fail("Could not register the new task definition")
-    ctx.emit(CheckPassed(check="task_definition", message=f"Task definition: {new_td.ref}"))
+    ctx.emit(CheckPassed(check="task_definition",
+                         message=f"Task definition: {new_td.ref}" + (" (registered before the restart)" if rerun else "")))
     update: DeployState = {"to_revision": new_td.revision}
 
     count = canary_task_count(state["desired"], limits.canary_percent)
-    ctx.emit(Progress(message=f"Deploying canary ({count} of {state['desired']} tasks)..."))
+    running = platform.canary_tasks(target) if rerun else []
     update["canary_started"] = True  # set before the call: a half-started canary is still removed
-    try:
-        tasks = platform.start_canary(target, new_td, count)
-    except BackendError as exc:
-        ctx.emit(CheckFailed(check="canary_started", message=str(exc)))
-        return update | fail("Canary could not start")
+    if running and all(t.version == new_td.version for t in running):
+        ctx.emit(Progress(message=f"Canary already running ({len(running)} of {state['desired']} tasks)..."))
+    else:
+        ctx.emit(Progress(message=f"Deploying canary ({count} of {state['desired']} tasks)..."))
+        try:
+            platform.start_canary(target, new_td, count)
+        except BackendError as exc:
+            ctx.emit(CheckFailed(check="canary_started", message=str(exc)))
+            return update | fail("Canary could not start")
     ctx.emit(Progress(message="Waiting for task to start..."))
     for _ in range(30):
         tasks = platform.canary_tasks(target)
@@ -93,6 +106,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
     interval = (new_td.health_check.interval_seconds if new_td.health_check else target.config.health_check.interval_seconds)
     for index in range(1, limits.health_checks + 1):
         clock.sleep(interval)
+        ctx.keep_lock()
         tasks = platform.canary_tasks(target)
         unhealthy = [t.task_id for t in tasks if t.health != "HEALTHY" or t.status != "RUNNING"]
         ctx.emit(HealthCheckResult(index=index, total=limits.health_checks, healthy=not unhealthy and bool(tasks),
@@ -109,6 +123,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         step = min(OBSERVATION_TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
+        ctx.keep_lock()
         judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed))
         ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
                                  readings=judgement.readings, final=elapsed >= window and settle <= 0))

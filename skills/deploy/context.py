@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
 from skills.events import Event
 from tools.backend import Backend
@@ -19,6 +20,10 @@ from tools.config import EnvironmentConfig, RunbookConfig
 from tools.models import ServiceTarget
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+HOLDER_PATTERN = re.compile(r"^.*@(?P<host>[^@\s]+) \(pid (?P<pid>\d+)\)$")
+
+# How long the deploy lock outlives its last refresh; a running deploy refreshes it in every wait loop.
+LOCK_TTL_SECONDS = 600.0
 
 # Exit codes of `runbook deploy` (documented in the README).
 EXIT_OK = 0
@@ -48,6 +53,16 @@ TerminalPrompt = Callable[[str, float], str | None]
 
 class DeployInputError(Exception):
     """Bad input caught before anything ran; one sentence for the user."""
+
+
+class LockLost(Exception):
+    """The deploy lock was released or taken over while the deploy ran; one sentence for the user."""
+
+
+def holder_process(holder: str) -> tuple[str, int] | None:
+    """(host, pid) of a lock holder as `DeployContext.holder` writes it; None if it is not in that form."""
+    match = HOLDER_PATTERN.match(holder)
+    return (match["host"], int(match["pid"])) if match else None
 
 
 @dataclass
@@ -101,6 +116,16 @@ class DeployContext:
     def now(self) -> datetime:
         return self.backend.clock.now()
 
+    def keep_lock(self) -> None:
+        """Extend the deploy lock from a wait loop, so that a lock within its TTL means a live deploy."""
+        try:
+            self.store.refresh_lock(self.lock_key, self.request.deployment_id, self.now(), LOCK_TTL_SECONDS)
+        except KeyError:
+            raise LockLost(f"The deploy lock of {self.lock_key} was released while the deploy ran.") from None
+        except LockHeld as held:
+            raise LockLost(f"The deploy lock of {self.lock_key} was taken over by {held.lock.deployment_id}"
+                           " while the deploy ran.") from None
+
     def emit(self, event: Event) -> None:
         """Stamp, log to the scratchpad (the audit trail), then hand to the renderer."""
         event.deployment_id = self.request.deployment_id
@@ -121,6 +146,7 @@ class DeployState(TypedDict, total=False):
     desired: int
     lock_acquired: bool
     canary_started: bool
+    request: dict[str, Any]  # the DeployRequest as asked, so that a later `runbook resume` can rebuild it
     approval_id: str | None
     approver: str | None
     failure: str | None

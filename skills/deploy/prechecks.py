@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from memory.records import LockHeld
-from skills.deploy.context import EXIT_BAD_INPUT, DeployContext, DeployState
+from skills.deploy.context import EXIT_BAD_INPUT, LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
-LOCK_TTL_SECONDS = 600.0
+__all__ = ["LOCK_TTL_SECONDS", "run_prechecks"]
 
 
 def _mb(size_bytes: int) -> str:

@@ -42,6 +42,7 @@ def watch_rollout(ctx: DeployContext) -> RolloutStatus:
         if elapsed >= ROLLOUT_TIMEOUT_SECONDS:
             return status.model_copy(update={"state": "FAILED", "reason": "rollout did not finish within 30 minutes"})
         clock.sleep(delay)
+        ctx.keep_lock()
 
 
 def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
@@ -49,7 +50,10 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
     ctx.emit(StepStarted(number=5, total=total_steps, title="Full Rollout"))
     ctx.emit(Progress(message=f"Updating service to v{ctx.request.version}..."))
     new_td = platform.task_definition(target, int(state["to_revision"]))  # type: ignore[arg-type]
-    platform.start_rollout(target, new_td)
+    service = platform.describe_service(target)
+    # Run again after a restart, a rollout already on this revision is only watched, not restarted.
+    if service.task_definition != new_td.ref or service.deployment_in_progress:
+        platform.start_rollout(target, new_td)
     status = watch_rollout(ctx)
     if status.state == "FAILED":
         ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))

@@ -49,6 +49,7 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
         step = min(TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
+        ctx.keep_lock()
         after, judgement = judge(elapsed, elapsed >= window and settle <= 0)
     if settle > 0:  # the same window again, once its data is complete
         ctx.emit(Progress(message=f"Waiting {settle:g}s for metrics to settle..."))

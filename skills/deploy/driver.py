@@ -1,0 +1,135 @@
+"""Driving the checkpointed deploy graph, for a new deploy and for one resumed after its process died.
+
+`drive` runs the graph from its start (or from its last checkpoint), waits for the approval between
+the interrupt and the resume, and makes sure that whatever happens (a failed step, an exception,
+Ctrl-C) the canary is removed, the lock released and the outcome recorded (`abandon`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from memory.scratchpad import Scratchpad
+from skills.approval import abort
+from skills.deploy.context import DeployContext, DeployRequest, DeployState, LockLost, TerminalPrompt
+from skills.events import DeployFinished, Event
+from tools.backend import BackendError, open_backend, target_for
+from tools.config import RunbookConfig
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+
+CHECKPOINT_FILE = "checkpoints.db"
+
+
+def checkpointer(state_dir: Path):  # type: ignore[no-untyped-def]
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    return SqliteSaver(sqlite3.connect(state_dir / CHECKPOINT_FILE, check_same_thread=False))
+
+
+def thread_of(deployment_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": deployment_id}}
+
+
+def open_context(config: RunbookConfig, request: DeployRequest, sink: Callable[[Event], None], state_dir: Path,
+                 terminal_prompt: TerminalPrompt | None = None) -> DeployContext:
+    """The deploy's world: its backend and store are open until `close_context`."""
+    target = target_for(config, request.service, request.environment)
+    env_name, env = config.environment(request.environment)
+    request.environment = env_name
+    state_dir.mkdir(parents=True, exist_ok=True)
+    backend = open_backend(config, env_name, state_dir)
+    return DeployContext(config=config, env=env, target=target, backend=backend, store=Scratchpad.in_dir(state_dir),
+                         sink=sink, request=request, state_dir=state_dir, terminal_prompt=terminal_prompt)
+
+
+def close_context(ctx: DeployContext) -> None:
+    try:
+        ctx.backend.close()
+    finally:
+        ctx.store.close()
+
+
+@dataclass
+class Checkpoint:
+    """Where a deployment's graph stopped: its state, and the steps it would run next (none: it ended)."""
+
+    values: dict[str, Any]
+    next_steps: tuple[str, ...]
+
+
+def last_checkpoint(ctx: DeployContext) -> Checkpoint | None:
+    """The deployment's last checkpoint, or None if its graph never saved one."""
+    from skills.deploy.graph import build_deploy_graph
+
+    if not (ctx.state_dir / CHECKPOINT_FILE).exists():
+        return None
+    saver = checkpointer(ctx.state_dir)
+    try:
+        app = build_deploy_graph(ctx).compile(checkpointer=saver)
+        snapshot = app.get_state(thread_of(ctx.request.deployment_id))
+    finally:
+        saver.conn.close()
+    if snapshot.created_at is None:
+        return None
+    return Checkpoint(values=dict(snapshot.values), next_steps=tuple(snapshot.next))
+
+
+def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
+    """Run the graph to its end and return the exit code: from `first_input`, or (None) from its last checkpoint."""
+    from langgraph.types import Command
+
+    from skills.deploy.approval_step import wait_for_decision
+    from skills.deploy.graph import build_deploy_graph
+
+    saver = checkpointer(ctx.state_dir)
+    app = build_deploy_graph(ctx).compile(checkpointer=saver)
+    thread = thread_of(ctx.request.deployment_id)
+    try:
+        result = app.invoke(first_input, thread)
+        while result.get("__interrupt__"):
+            state = app.get_state(thread).values
+            decision = wait_for_decision(ctx, state["approval_id"], state["image"]["digest"],
+                                         state.get("from_version") or "")
+            result = app.invoke(Command(resume=decision), thread)
+        return int(result.get("exit_code") or 0)
+    except (Exception, KeyboardInterrupt) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        abandon(ctx, cast(DeployState, app.get_state(thread).values),
+                "interrupted by the user" if interrupted else str(exc))
+        if interrupted:
+            raise
+        if isinstance(exc, (BackendError, LockLost)):
+            return 1
+        raise
+    finally:
+        saver.conn.close()
+
+
+def abandon(ctx: DeployContext, state: DeployState, reason: str) -> None:
+    """Leave nothing half-done after an unexpected stop: canary gone, lock released, outcome recorded."""
+    req = ctx.request
+    lock = ctx.store.get_lock(ctx.lock_key)
+    ours = lock is None or lock.deployment_id == req.deployment_id  # never touch another deploy's canary
+    # A node interrupted halfway has not checkpointed its own updates, so "canary_started" may be
+    # missing: whoever holds the lock owns any canary of this service, and removing it is idempotent.
+    if ours and (state.get("lock_acquired") or state.get("canary_started")):
+        try:
+            ctx.backend.platform.remove_canary(ctx.target)
+        except Exception:  # noqa: BLE001 - best effort; the record below says what happened
+            reason += " (the canary could not be removed: remove it by hand)"
+    pending = ctx.store.approval_for_deployment(req.deployment_id)
+    if pending is not None and pending.status == "pending":
+        abort(ctx.store, pending, ctx.now(), reason)
+    ctx.store.release_lock(ctx.lock_key, req.deployment_id)
+    ctx.store.update_deployment(req.deployment_id, status="failed", ended_at=ctx.now(), detail=reason)
+    ctx.emit(DeployFinished(
+        outcome="failed", exit_code=1, headline="DEPLOYMENT FAILED", service=req.service,
+        environment=req.environment, from_version=state.get("from_version"), to_version=req.version,
+        observations=[reason], next_steps=[f"{req.service}: the canary was removed and the deploy lock released."],
+    ))

@@ -1,0 +1,176 @@
+"""`runbook resume`: continue a deploy whose process died (kill -9, a reboot) from its last checkpoint,
+or close it (`abort=True`): canary removed, approval request withdrawn, lock released, stable version kept.
+
+A deploy is alive while its lock is within its TTL, since every wait loop of a running deploy refreshes
+it. A live lock held from this host by a process that no longer exists is a dead deploy; one held from
+another host cannot be checked from here, so only `force` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from memory.records import DeploymentRecord, LockRecord
+from memory.scratchpad import Scratchpad
+from skills.deploy.context import (
+    LOCK_TTL_SECONDS,
+    DeployContext,
+    DeployInputError,
+    DeployRequest,
+    DeployState,
+    TerminalPrompt,
+    holder_process,
+)
+from skills.deploy.driver import abandon, close_context, drive, last_checkpoint, open_context
+from skills.events import DeployStarted, Event, Progress
+from tools.config import RunbookConfig
+
+# Where a resumed deploy picks up, by the graph node it runs next.
+RESUME_POINTS = {
+    "prechecks": "step 1, pre-deployment checks",
+    "validate_config": "step 2, configuration",
+    "canary": "step 3, the canary",
+    "request_approval": "step 4, the approval request",
+    "await_approval": "step 4, waiting for approval",
+    "rollout": "step 5, the full rollout",
+    "validate": "step 6, post-deployment validation",
+    "clean_up_canary": "removing the canary",
+    "after_failed_rollout": "after the failed rollout",
+    "finish": "the summary",
+}
+# Later deploys of the same service that changed nothing do not stand in the way of a resume.
+HARMLESS_OUTCOMES = ("dry_run", "checks_failed")
+
+
+def resume_deploy(
+    config: RunbookConfig,
+    deployment_id: str,
+    sink: Callable[[Event], None],
+    state_dir: Path,
+    user: str,
+    *,
+    abort: bool = False,
+    force: bool = False,
+    terminal_prompt: TerminalPrompt | None = None,
+) -> int:
+    """Continue (or, with `abort`, close) the deployment `deployment_id` (an id or a unique prefix).
+
+    Returns the deploy's exit code (0 once an abort is done); raises DeployInputError, changing
+    nothing, when the deployment is unknown, finished, still alive, or overtaken by a later deploy.
+    """
+    record = _running_deployment(state_dir, deployment_id)
+    request = DeployRequest(service=record.service, version=record.to_version, environment=record.environment,
+                            requester=record.requester, kind=record.kind, deployment_id=record.id)
+    # The terminal prompt decides as the requester: offered only to the requester themselves.
+    ctx = open_context(config, request, sink, state_dir, terminal_prompt if user == record.requester else None)
+    try:
+        seen = _lock_of_a_dead_deploy(ctx, force)
+        checkpoint = last_checkpoint(ctx)
+        if not abort:
+            _refuse_if_overtaken(ctx, record)
+            if checkpoint is None or not checkpoint.next_steps:
+                raise DeployInputError(f"Deployment {record.id} has no saved step to resume from;"
+                                       f" close it with: runbook resume {record.id} --abort")
+        asked = (checkpoint.values.get("request") if checkpoint else None) or _asked_at_start(ctx)
+        request.auto_rollback = bool(asked.get("auto_rollback"))
+        request.dry_run = bool(asked.get("dry_run"))
+        # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
+        if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.now(), LOCK_TTL_SECONDS) is None:
+            raise DeployInputError(f"The deploy lock of {ctx.lock_key} changed hands while {record.id} was being"
+                                   " resumed (by another command?); nothing changed.")
+        ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
+                               requester=request.requester, total_steps=_total_steps(),
+                               dry_run=request.dry_run, auto_rollback=request.auto_rollback))
+        if abort:
+            ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
+            state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
+            abandon(ctx, state, f"abandoned by {user}")
+            return 0
+        assert checkpoint is not None
+        where = RESUME_POINTS.get(checkpoint.next_steps[0], checkpoint.next_steps[0])
+        ctx.emit(Progress(message=f"Resuming deployment {record.id} from its last checkpoint ({where})..."))
+        return drive(ctx, None)
+    finally:
+        close_context(ctx)
+
+
+def _total_steps() -> int:
+    from skills.deploy.graph import TOTAL_STEPS
+
+    return TOTAL_STEPS
+
+
+def _running_deployment(state_dir: Path, deployment_id: str) -> DeploymentRecord:
+    store = Scratchpad.in_dir(state_dir)
+    try:
+        record = store.find_deployment(deployment_id)
+    finally:
+        store.close()
+    if record is None:
+        raise DeployInputError(f"No deployment matches '{deployment_id}' (runbook history lists them).")
+    if record.status != "running":
+        raise DeployInputError(f"Deployment {record.id} already finished ({record.status}); there is nothing to resume.")
+    return record
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this very process may run deploys in other threads (the Slack bot)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _held_by_other(ctx: DeployContext, other: str, holder: str) -> str:
+    return (f"Deployment {other} holds the deploy lock of {ctx.lock_key} ({holder});"
+            f" {ctx.request.deployment_id} can be resumed once it ends.")
+
+
+def _lock_of_a_dead_deploy(ctx: DeployContext, force: bool) -> LockRecord | None:
+    """The deploy lock as it is now (None: free), unless it shows the deployment, or another, alive."""
+    lock = ctx.store.get_lock(ctx.lock_key)
+    if lock is None or lock.expires_at <= ctx.now():
+        return lock
+    dep_id = ctx.request.deployment_id
+    if lock.deployment_id != dep_id:
+        raise DeployInputError(_held_by_other(ctx, lock.deployment_id, lock.holder))
+    process = holder_process(lock.holder)
+    if process is not None and process[0] == socket.gethostname():
+        if _pid_alive(process[1]):
+            raise DeployInputError(f"Deployment {dep_id} is still running: its process (pid {process[1]})"
+                                   f" holds the deploy lock of {ctx.lock_key}.")
+        return lock
+    if not force:
+        raise DeployInputError(
+            f"Deployment {dep_id} may still be running: {lock.holder} holds the deploy lock of {ctx.lock_key}"
+            f" until {lock.expires_at:%Y-%m-%d %H:%M:%S} UTC; wait until then or, if that process is gone,"
+            " pass --force.")
+    return lock
+
+
+def _refuse_if_overtaken(ctx: DeployContext, record: DeploymentRecord) -> None:
+    """A deploy of the same service that ran after this one stopped has made its saved state stale."""
+    for other in ctx.store.list_deployments(record.service, record.environment, limit=50):
+        if other.started_at <= record.started_at:
+            break
+        if other.id != record.id and other.status not in HARMLESS_OUTCOMES:
+            raise DeployInputError(
+                f"Deployment {other.id} ({other.status}) of {record.service} to {record.environment} started after"
+                f" {record.id} stopped, so resuming it could undo that; close it with:"
+                f" runbook resume {record.id} --abort")
+
+
+def _asked_at_start(ctx: DeployContext) -> dict[str, Any]:
+    """The options of a deploy that stopped before its first checkpoint, from its `deploy_started` event."""
+    for event in ctx.store.events(ctx.request.deployment_id):
+        if event.kind == "deploy_started":
+            return event.payload
+    return {}
