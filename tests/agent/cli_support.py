@@ -70,3 +70,20 @@ def sandbox_fleet():  # type: ignore[no-untyped-def]
     """The sandbox's test helpers (set_alarm, set_secret_readable, ...), on a fresh backend."""
     config = load_config()
     return open_sandbox(config, config.state_path())
+
+
+def canary_degrades_while_waiting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Stand-in for metrics that turn bad after the canary passed, while nobody has decided yet:
+    the approval wait's canary check sees a 10% error rate and a 2.3 s p99."""
+    from skills.deploy import approval_step
+    from skills.deploy.judge import evaluate_canary
+    from tools.models import MetricPoint, MetricWindow
+
+    def degraded_window(ctx, stable_version, start, end):  # type: ignore[no-untyped-def]
+        bad = MetricWindow(version="1.2.3", start=start, end=end,
+                           points=[MetricPoint(timestamp=start, requests=120, errors=12, p99_ms=2300)])
+        good = MetricWindow(version="1.2.2", start=start, end=end,
+                            points=[MetricPoint(timestamp=start, requests=1200, errors=6, p99_ms=180)])
+        return evaluate_canary(bad, good, ctx.thresholds, True)
+
+    monkeypatch.setattr(approval_step, "judge_window", degraded_window)

@@ -15,7 +15,14 @@ import yaml
 
 from memory.scratchpad import Scratchpad
 from skills.events import parse_event
-from tests.agent.cli_support import RUNBOOK, colleague, deciding, fleet_snapshot, run_cli
+from tests.agent.cli_support import (
+    RUNBOOK,
+    canary_degrades_while_waiting,
+    colleague,
+    deciding,
+    fleet_snapshot,
+    run_cli,
+)
 
 
 def deploy(*extra: str, version: str = "1.2.3", service: str = "checkout-api"):  # type: ignore[no-untyped-def]
@@ -181,18 +188,7 @@ def test_rollback_without_history_says_what_to_do() -> None:
 
 def test_canary_that_degrades_while_waiting_for_approval_aborts(monkeypatch: pytest.MonkeyPatch) -> None:
     # Stand-in: after the canary passed, the canary's metrics turn bad while nobody has decided yet.
-    from skills.deploy import approval_step
-    from skills.deploy.judge import evaluate_canary
-    from tools.models import MetricPoint, MetricWindow
-
-    def degraded_window(ctx, stable_version, start, end):  # type: ignore[no-untyped-def]
-        bad = MetricWindow(version="1.2.3", start=start, end=end,
-                           points=[MetricPoint(timestamp=start, requests=120, errors=12, p99_ms=2300)])
-        good = MetricWindow(version="1.2.2", start=start, end=end,
-                            points=[MetricPoint(timestamp=start, requests=1200, errors=6, p99_ms=180)])
-        return evaluate_canary(bad, good, ctx.thresholds, True)
-
-    monkeypatch.setattr(approval_step, "judge_window", degraded_window)
+    canary_degrades_while_waiting(monkeypatch)
     result = deploy()
     assert result.exit_code == 4, result.output
     assert "Approval aborted: canary degraded while waiting" in result.output

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.agent.cli_support import fleet_snapshot, run_cli
+from tests.agent.cli_support import canary_degrades_while_waiting, fleet_snapshot, run_cli
 from tests.agent.slack.conftest import SlackWorld, slack_config
 from tools import slack_cards
 from tools.slack_standin import StandinCall, StandinMessage
@@ -42,18 +42,7 @@ def has_buttons(blocks: list[dict]) -> bool:  # type: ignore[type-arg]
 def test_a_canary_that_degrades_while_waiting_marks_the_card_aborted(
         slack_world: SlackWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     # Stand-in: the canary's metrics turn bad while nobody has decided yet (as in test_deploy_cli).
-    from skills.deploy import approval_step
-    from skills.deploy.judge import evaluate_canary
-    from tools.models import MetricPoint, MetricWindow
-
-    def degraded_window(ctx, stable_version, start, end):  # type: ignore[no-untyped-def]
-        bad = MetricWindow(version="1.2.3", start=start, end=end,
-                           points=[MetricPoint(timestamp=start, requests=120, errors=12, p99_ms=2300)])
-        good = MetricWindow(version="1.2.2", start=start, end=end,
-                            points=[MetricPoint(timestamp=start, requests=1200, errors=6, p99_ms=180)])
-        return evaluate_canary(bad, good, ctx.thresholds, True)
-
-    monkeypatch.setattr(approval_step, "judge_window", degraded_window)
+    canary_degrades_while_waiting(monkeypatch)
     result = deploy_to_production()
     assert result.exit_code == 4, result.output
     assert "Approval aborted: canary degraded while waiting" in result.output
