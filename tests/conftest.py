@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # The option pytest-recording would add: `pytest tests/agent/ask --record-mode=once` with a real
+    # ANTHROPIC_API_KEY replaces the hand-written cassettes with recordings.
+    parser.addoption("--record-mode", default=None, help="vcrpy record mode for the Anthropic cassettes (default: none)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     # Instant sandbox time, a known requester, no colours, and nothing from the developer's shell.
