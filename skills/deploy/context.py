@@ -16,7 +16,7 @@ from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
 from skills.events import Event
 from tools.backend import Backend
-from tools.config import EnvironmentConfig, RunbookConfig
+from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
 from tools.models import ServiceTarget
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -106,7 +106,7 @@ class DeployContext:
         return f"{self.request.requester}@{socket.gethostname()} (pid {os.getpid()})"
 
     @property
-    def thresholds(self):  # type: ignore[no-untyped-def]
+    def thresholds(self) -> Thresholds:
         return self.target.config.thresholds
 
     @property

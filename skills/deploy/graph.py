@@ -9,6 +9,7 @@ and resumes with `Command(resume=decision)` under the same thread id (the deploy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -85,7 +86,7 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
     for name, node in steps.items():
         graph.add_node(name, node)
 
-    def ok_or(next_node: str, on_failure: str):  # type: ignore[no-untyped-def]
+    def ok_or(next_node: str, on_failure: str) -> Callable[[DeployState], str]:
         return lambda s: on_failure if s.get("outcome") else next_node
 
     graph.add_edge(START, "prechecks")

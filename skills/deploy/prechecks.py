@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from memory.records import LockHeld
 from skills.deploy.context import EXIT_BAD_INPUT, LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook
@@ -15,7 +17,7 @@ def _mb(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.0f} MB"
 
 
-def _when(value) -> str:  # type: ignore[no-untyped-def]
+def _when(value: datetime | None) -> str:
     return "unknown" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
