@@ -19,9 +19,10 @@ from agent.tools import (
     ToolResult,
     minutes,
 )
+from memory.outcome import Outcome
 from memory.scratchpad import Scratchpad
 from skills.approval import ApprovalError
-from skills.deploy.context import OUTCOME_EXIT_CODES, DeployInputError
+from skills.deploy.context import DeployInputError
 from skills.rollback import NoRollbackTarget
 from tools.backend import BackendError, open_backend, target_for
 from tools.config import ConfigError
@@ -123,9 +124,9 @@ def _recall(box: Toolbox, args: RecallArgs) -> ToolResult:
 
 
 def _outcome(tool: str, what: str, code: int) -> ToolResult:
-    outcome = next((name for name, value in OUTCOME_EXIT_CODES.items() if value == code), "failed")
-    return ToolResult(tool=tool, ok=code == 0, text=f"{what} ended with exit code {code} ({outcome}).",
-                      data={"exit_code": code, "outcome": outcome})
+    outcome = next((o for o in Outcome if o.exit_code == code and o.finished), Outcome.FAILED)
+    return ToolResult(tool=tool, ok=code == 0, text=f"{what} ended with exit code {code} ({outcome}: {outcome.meaning}).",
+                      data={"exit_code": code, "outcome": outcome.value, "meaning": outcome.meaning})
 
 
 def _deploy(box: Toolbox, args: DeployRequestArgs) -> ToolResult:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from memory.outcome import Outcome
+
 __all__ = [
     "APPROVAL_STATUSES",
     "ApprovalRecord",
@@ -23,18 +25,7 @@ __all__ = [
     "as_utc",
 ]
 
-DEPLOYMENT_STATUSES = (
-    "running",
-    "succeeded",
-    "dry_run",
-    "checks_failed",
-    "canary_failed",
-    "denied",
-    "expired",
-    "validation_failed_rolled_back",
-    "validation_failed",
-    "failed",
-)
+DEPLOYMENT_STATUSES = tuple(Outcome)
 APPROVAL_STATUSES = ("pending", "approved", "denied", "expired", "aborted")
 
 
@@ -65,7 +56,7 @@ class DeploymentRecord(_Record):
     approver: str | None = None
     started_at: datetime
     ended_at: datetime | None = None
-    status: str = "running"  # one of DEPLOYMENT_STATUSES
+    status: Outcome = Outcome.RUNNING
     from_revision: int | None = None  # task-definition revisions, for rollbacks
     to_revision: int | None = None
     metrics_before: dict[str, float | None] = {}

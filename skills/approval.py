@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
+from memory.errors import UserError
 from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from tools.config import ApprovalPolicy
@@ -20,7 +21,7 @@ Decision = Literal["approved", "denied"]
 Channel = Literal["terminal", "slack"]
 
 
-class ApprovalError(Exception):
+class ApprovalError(UserError):
     """A decision that the gate refuses; the message is one sentence for the person."""
 
 

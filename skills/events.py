@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from memory.outcome import Outcome
+
 
 class _Event(BaseModel):
     deployment_id: str = ""
@@ -169,10 +171,7 @@ class RollbackFinished(_Event):
 
 class DeployFinished(_Event):
     kind: Literal["deploy_finished"] = "deploy_finished"
-    outcome: Literal[
-        "succeeded", "dry_run", "checks_failed", "canary_failed", "denied", "expired",
-        "validation_failed_rolled_back", "validation_failed", "failed",
-    ]
+    outcome: Outcome
     exit_code: int
     headline: str
     service: str

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from memory.errors import EXIT_FAILED, UserError
 from tools.clock import Clock
 from tools.config import ConfigError, RunbookConfig
 from tools.models import (
@@ -29,8 +30,10 @@ from tools.models import (
 )
 
 
-class BackendError(Exception):
-    """Something the outside world refused; the message is one sentence for the user."""
+class BackendError(UserError):
+    """Something the outside world refused; the message is one sentence for the user (exit 1)."""
+
+    exit_code = EXIT_FAILED
 
 
 class NotFound(BackendError):

@@ -14,11 +14,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from memory.errors import UserError
+
 CONFIG_FILENAME = "runbook.yaml"
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message is one sentence for the user."""
+class ConfigError(UserError):
+    """The configuration cannot be used; the message is one sentence for the user (exit 2)."""
 
 
 class _Strict(BaseModel):

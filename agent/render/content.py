@@ -13,6 +13,7 @@ from agent.render.format import (
     version_label,
     window_label,
 )
+from memory.outcome import Outcome
 from skills.events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -27,9 +28,6 @@ Seg = tuple[str, str]
 Line = list[Seg]
 
 OK, BAD, WARN, DIM, BOLD, ACCENT, SPARK = "ok", "bad", "warn", "dim", "bold", "accent", "spark"
-FAILED_OUTCOMES = {
-    "checks_failed", "canary_failed", "validation_failed_rolled_back", "validation_failed", "failed",
-}
 
 
 def text_of(line: Line) -> str:
@@ -174,9 +172,9 @@ class RolloutTracker:
 # --- summary ---------------------------------------------------------------------------------
 
 def headline_style(event: DeployFinished) -> str:
-    if event.outcome == "succeeded":
+    if event.outcome is Outcome.SUCCEEDED:
         return OK
-    return ACCENT if event.outcome == "dry_run" else BAD
+    return ACCENT if event.outcome is Outcome.DRY_RUN else BAD
 
 
 def finish_sections(event: DeployFinished) -> list[tuple[str, list[str]]]:
@@ -192,9 +190,9 @@ def finish_sections(event: DeployFinished) -> list[tuple[str, list[str]]]:
         title = titles.get(event.outcome, "Observations:")
         sections.append((title, [f"• {item}" for item in event.observations]))
     if event.rollback_command:
-        title = "Rollback Command (if needed):" if event.outcome == "succeeded" else "Rollback Command:"
+        title = "Rollback Command (if needed):" if event.outcome is Outcome.SUCCEEDED else "Rollback Command:"
         sections.append((title, [event.rollback_command]))
     if event.next_steps:
-        title = "Please investigate:" if event.outcome in FAILED_OUTCOMES else "Next steps:"
+        title = "Next steps:" if event.outcome.ok or event.outcome in (Outcome.DENIED, Outcome.EXPIRED) else "Please investigate:"
         sections.append((title, list(event.next_steps)))
     return sections

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from memory.records import DeploymentRecord
 from skills.deploy.context import (
-    EXIT_BAD_INPUT,
     DeployInputError,
     DeployRequest,
     TerminalPrompt,
@@ -24,7 +23,7 @@ from skills.deploy.resume import resume_deploy
 from skills.events import DeployStarted, Event
 from tools.config import RunbookConfig
 
-__all__ = ["CHECKPOINT_FILE", "DeployInputError", "DeployRequest", "run_deploy", "resume_deploy", "EXIT_BAD_INPUT"]
+__all__ = ["CHECKPOINT_FILE", "DeployInputError", "DeployRequest", "run_deploy", "resume_deploy"]
 
 
 def run_deploy(

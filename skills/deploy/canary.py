@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from memory.outcome import Outcome
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.judge import Judgement, evaluate_canary, fmt_ms, fmt_percent
 from skills.events import (
@@ -58,7 +59,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
 
     def fail(message: str, reasons: list[str] | None = None) -> DeployState:
         ctx.emit(StepFinished(number=3, ok=False, message=message))
-        return {"failure": message, "observations": reasons or [], "outcome": "canary_failed"}
+        return {"failure": message, "observations": reasons or [], "outcome": Outcome.CANARY_FAILED}
 
     ctx.emit(Progress(message="Creating new task definition..."))
     # A deploy resumed after its process died runs this step again from the top: the revision it

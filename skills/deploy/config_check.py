@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memory.outcome import Outcome
 from skills.deploy.context import DeployContext, DeployState
 from skills.events import (
     CheckFailed,
@@ -79,7 +80,7 @@ def run_config_validation(ctx: DeployContext, state: DeployState, total_steps: i
 
     if failures:
         ctx.emit(StepFinished(number=2, ok=False, message="Configuration invalid"))
-        return {"failure": failures[0], "outcome": "checks_failed"}
+        return {"failure": failures[0], "outcome": Outcome.CONFIG_INVALID}
     ctx.emit(StepFinished(number=2, ok=True, message="Configuration validated"))
     changed = [f"{c.field}: {c.before} → {c.after}" for c in changes if c.changed]
     return {"changes": changed + (["No config changes"] if len(changed) <= 1 else [])}

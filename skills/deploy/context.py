@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from memory.errors import UserError
+from memory.outcome import Outcome
 from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
 from skills.events import Event
@@ -25,33 +27,12 @@ HOLDER_PATTERN = re.compile(r"^.*@(?P<host>[^@\s]+) \(pid (?P<pid>\d+)\)$")
 # How long the deploy lock outlives its last refresh; a running deploy refreshes it in every wait loop.
 LOCK_TTL_SECONDS = 600.0
 
-# Exit codes of `runbook deploy` (documented in the README).
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_CHECKS_FAILED = 3
-EXIT_CANARY_FAILED = 4
-EXIT_NOT_APPROVED = 5
-EXIT_ROLLED_BACK = 6
-EXIT_VALIDATION_FAILED = 7
-
-OUTCOME_EXIT_CODES = {
-    "succeeded": EXIT_OK,
-    "dry_run": EXIT_OK,
-    "checks_failed": EXIT_CHECKS_FAILED,
-    "canary_failed": EXIT_CANARY_FAILED,
-    "denied": EXIT_NOT_APPROVED,
-    "expired": EXIT_NOT_APPROVED,
-    "validation_failed_rolled_back": EXIT_ROLLED_BACK,
-    "validation_failed": EXIT_VALIDATION_FAILED,
-    "failed": 1,
-}
-
 # A terminal prompt offered by the CLI: called with a question and how long it may block
 # (wall seconds); answers "approved", "denied", or None when nobody answered yet.
 TerminalPrompt = Callable[[str, float], str | None]
 
 
-class DeployInputError(Exception):
+class DeployInputError(UserError):
     """Bad input caught before anything ran; one sentence for the user."""
 
 
@@ -150,8 +131,7 @@ class DeployState(TypedDict, total=False):
     approval_id: str | None
     approver: str | None
     failure: str | None
-    outcome: str | None
-    exit_code: int | None
+    outcome: Outcome | None
     metrics_before: dict[str, float | None]
     metrics_after: dict[str, float | None]
     canary_summary: list[str]

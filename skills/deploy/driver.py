@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from memory.outcome import Outcome
 from memory.scratchpad import Scratchpad
 from skills.approval import abort
 from skills.deploy.context import DeployContext, DeployRequest, DeployState, LockLost, TerminalPrompt
@@ -97,7 +98,7 @@ def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
             decision = wait_for_decision(ctx, state["approval_id"], state["image"]["digest"],
                                          state.get("from_version") or "")
             result = app.invoke(Command(resume=decision), thread)
-        return int(result.get("exit_code") or 0)
+        return Outcome(result.get("outcome") or Outcome.SUCCEEDED).exit_code
     except (Exception, KeyboardInterrupt) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         abandon(ctx, cast(DeployState, app.get_state(thread).values),
@@ -127,9 +128,9 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str) -> None:
     if pending is not None and pending.status == "pending":
         abort(ctx.store, pending, ctx.now(), reason)
     ctx.store.release_lock(ctx.lock_key, req.deployment_id)
-    ctx.store.update_deployment(req.deployment_id, status="failed", ended_at=ctx.now(), detail=reason)
+    ctx.store.update_deployment(req.deployment_id, status=Outcome.FAILED, ended_at=ctx.now(), detail=reason)
     ctx.emit(DeployFinished(
-        outcome="failed", exit_code=1, headline="DEPLOYMENT FAILED", service=req.service,
+        outcome=Outcome.FAILED, exit_code=Outcome.FAILED.exit_code, headline=Outcome.FAILED.headline, service=req.service,
         environment=req.environment, from_version=state.get("from_version"), to_version=req.version,
         observations=[reason], next_steps=[f"{req.service}: the canary was removed and the deploy lock released."],
     ))

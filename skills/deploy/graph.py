@@ -15,6 +15,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
+from memory.outcome import Outcome
 from skills.deploy.approval_step import request_approval
 from skills.deploy.canary import remove_canary, run_canary
 from skills.deploy.config_check import run_config_validation
@@ -35,7 +36,7 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
     def validate_config(state: DeployState) -> DeployState:
         update = run_config_validation(ctx, state, TOTAL_STEPS)
         if req.dry_run and not update.get("outcome"):
-            update["outcome"] = "dry_run"
+            update["outcome"] = Outcome.DRY_RUN
         return update
 
     def await_approval(state: DeployState) -> DeployState:
@@ -51,7 +52,8 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
             return {"approver": decision.get("by")}
         ctx.emit(StepFinished(number=4, ok=False, message=f"Approval {status}"))
         # "aborted": the canary degraded while waiting, which is a canary failure.
-        outcome = {"denied": "denied", "expired": "expired", "aborted": "canary_failed"}.get(status, "failed")
+        outcome = {"denied": Outcome.DENIED, "expired": Outcome.EXPIRED,
+                   "aborted": Outcome.CANARY_FAILED}.get(status, Outcome.FAILED)
         reason = decision.get("reason") or ""
         failure = f"Approval {status}" + (f" by {decision['by']}" if decision.get("by") else "") + (
             f": {reason}" if reason else "")
@@ -69,7 +71,7 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
             return {"canary_started": False}
         ok = roll_back(ctx, state, state.get("failure") or "validation failed")
         return {"canary_started": False, "rolled_back": ok,
-                "outcome": "validation_failed_rolled_back" if ok else "failed"}
+                "outcome": Outcome.ROLLED_BACK if ok else Outcome.FAILED}
 
     steps = {
         "prechecks": lambda s: run_prechecks(ctx, s, TOTAL_STEPS),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from memory.outcome import Outcome
 from memory.records import LockHeld
-from skills.deploy.context import EXIT_BAD_INPUT, LOCK_TTL_SECONDS, DeployContext, DeployState
+from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
@@ -25,13 +26,11 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
     req, target, backend = ctx.request, ctx.target, ctx.backend
     ctx.emit(StepStarted(number=1, total=total_steps, title="Pre-deployment Checks"))
 
-    def fail(check: str, message: str, details: list[str] | None = None, exit_code: int | None = None) -> DeployState:
+    def fail(check: str, message: str, details: list[str] | None = None,
+             outcome: Outcome = Outcome.CHECKS_FAILED) -> DeployState:
         ctx.emit(CheckFailed(check=check, message=message, details=details or []))
         ctx.emit(StepFinished(number=1, ok=False, message="Pre-deployment checks failed"))
-        update: DeployState = {"failure": message, "outcome": "checks_failed"}
-        if exit_code is not None:
-            update["exit_code"] = exit_code
-        return update
+        return {"failure": message, "outcome": outcome}
 
     ctx.emit(Progress(message="Checking service exists..."))
     try:
@@ -53,7 +52,7 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
         return fail(
             "current_version",
             f"{target.key} {req.version} is already running in {target.environment}; nothing to deploy.",
-            details, exit_code=EXIT_BAD_INPUT,
+            details, outcome=Outcome.REFUSED,
         )
     ctx.emit(CheckPassed(check="current_version", message=f"Current version: {service.version}", details=details))
 

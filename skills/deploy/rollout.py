@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memory.outcome import Outcome
 from skills.deploy.canary import remove_canary
 from skills.deploy.context import DeployContext, DeployState
 from skills.events import (
@@ -58,10 +59,10 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
     if status.state == "FAILED":
         ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))
         ctx.emit(StepFinished(number=5, ok=False, message="Full rollout failed"))
-        failed: DeployState = {"failure": f"rollout failed: {status.reason}", "outcome": "validation_failed"}
+        failed: DeployState = {"failure": f"rollout failed: {status.reason}", "outcome": Outcome.LEFT_RUNNING}
         # A deployment circuit breaker may already have put the previous version back.
         if platform.describe_service(target).version == state.get("from_version"):
-            failed |= {"outcome": "validation_failed_rolled_back", "rolled_back": True,
+            failed |= {"outcome": Outcome.ROLLED_BACK, "rolled_back": True,
                        "observations": [f"Rollout failed: {status.reason}",
                                         f"The platform already rolled {target.key} back to {state.get('from_version')}."]}
         return failed
@@ -70,14 +71,14 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
     if status.old_running:
         ctx.emit(CheckFailed(check="drained", message=f"{status.old_running} old tasks still running"))
         ctx.emit(StepFinished(number=5, ok=False, message="Old tasks did not drain"))
-        return {"failure": "old tasks did not drain", "outcome": "validation_failed", "canary_started": False}
+        return {"failure": "old tasks did not drain", "outcome": Outcome.LEFT_RUNNING, "canary_started": False}
     ctx.emit(CheckPassed(check="drained", message="Old tasks drained"))
     ctx.emit(Progress(message="Verifying service stability..."))
     service = platform.describe_service(target)
     if service.healthy_tasks < service.desired or service.version != ctx.request.version:
         ctx.emit(CheckFailed(check="stability", message=f"{service.healthy_tasks} of {service.desired} tasks healthy"))
         ctx.emit(StepFinished(number=5, ok=False, message="Service not stable after rollout"))
-        return {"failure": "service not stable after rollout", "outcome": "validation_failed", "canary_started": False}
+        return {"failure": "service not stable after rollout", "outcome": Outcome.LEFT_RUNNING, "canary_started": False}
     ctx.emit(CheckPassed(check="stability", message=f"All {service.desired} tasks healthy"))
     ctx.emit(StepFinished(number=5, ok=True, message="Full rollout complete"))
     return {"canary_started": False, "rollout_finished_at": ctx.now().isoformat()}

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from memory.outcome import Outcome
 from skills.deploy.approval_step import rollback_command
 from skills.deploy.canary import canary_task_count
-from skills.deploy.context import OUTCOME_EXIT_CODES, DeployContext, DeployState
+from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.knowledge import remember_deployment
 from skills.events import DeployFinished
-
-HEADLINES = {
-    "succeeded": "DEPLOYMENT SUCCESSFUL",
-    "dry_run": "DRY RUN — NOTHING CHANGED",
-    "checks_failed": "PRE-DEPLOYMENT CHECKS FAILED — NOTHING CHANGED",
-    "canary_failed": "CANARY FAILED — DEPLOYMENT ABORTED",
-    "denied": "DEPLOYMENT DENIED",
-    "expired": "APPROVAL EXPIRED — DEPLOYMENT ABORTED",
-    "validation_failed_rolled_back": "DEPLOYMENT VALIDATION FAILED — ROLLED BACK",
-    "validation_failed": "DEPLOYMENT VALIDATION FAILED",
-    "failed": "DEPLOYMENT FAILED",
-}
 
 
 def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
@@ -44,8 +33,7 @@ def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
 
 def finish(ctx: DeployContext, state: DeployState) -> DeployState:
     req, target = ctx.request, ctx.target
-    outcome = state.get("outcome") or "succeeded"
-    exit_code = state.get("exit_code") or OUTCOME_EXIT_CODES[outcome]
+    outcome = Outcome(state.get("outcome") or Outcome.SUCCEEDED)
     from_version = state.get("from_version")
     now = ctx.now()
     duration = (now - datetime.fromisoformat(state["started_at"])).total_seconds()
@@ -53,20 +41,20 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
     investigate = f'runbook ask "Show errors for {req.service} last 10 minutes"'
     observations = list(state.get("observations") or [])
     next_steps: list[str] = []
-    show_rollback = outcome in ("succeeded", "validation_failed") and from_version
-    if outcome == "dry_run":
+    show_rollback = outcome in (Outcome.SUCCEEDED, Outcome.LEFT_RUNNING) and from_version
+    if outcome is Outcome.DRY_RUN:
         observations = dry_run_plan(ctx, state)
         next_steps = [f"To deploy: runbook deploy {req.service} --version {req.version} --environment {req.environment}"]
-    elif outcome != "succeeded":
+    elif outcome is not Outcome.SUCCEEDED:
         if state.get("failure") and not observations:
             observations = [state["failure"] or ""]
-        if outcome == "validation_failed_rolled_back":
+        if outcome is Outcome.ROLLED_BACK:
             observations.append(f"Version: {req.version} → {from_version} (rolled back)")
-        elif outcome == "validation_failed":
+        elif outcome is Outcome.LEFT_RUNNING:
             observations.append(f"{req.service} {req.version} is still running in {req.environment}.")
-        elif from_version and outcome != "checks_failed":
+        elif from_version and not outcome.changed_nothing:
             observations.append(f"{req.service} still runs {from_version} in {req.environment}; the canary was removed.")
-        if outcome not in ("checks_failed", "denied", "expired"):
+        if not outcome.changed_nothing and outcome not in (Outcome.DENIED, Outcome.EXPIRED):
             next_steps = [investigate]
 
     ctx.store.update_deployment(
@@ -79,9 +67,9 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
         ctx.store.release_lock(ctx.lock_key, req.deployment_id)
     remember_deployment(ctx)
     ctx.emit(DeployFinished(
-        outcome=outcome, exit_code=exit_code, headline=HEADLINES[outcome], service=target.key,  # type: ignore[arg-type]
+        outcome=outcome, exit_code=outcome.exit_code, headline=outcome.headline, service=target.key,
         environment=req.environment, from_version=from_version, to_version=req.version, duration_seconds=duration,
         tasks=state.get("desired"), observations=observations,
         rollback_command=rollback if show_rollback else None, next_steps=next_steps,
     ))
-    return {"outcome": outcome, "exit_code": exit_code}
+    return {"outcome": outcome}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from memory.outcome import Outcome
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.judge import Judgement, evaluate_validation, improvement_lines
 from skills.events import MetricsObserved, Progress, StepFinished, StepStarted
@@ -58,7 +59,7 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
     update: DeployState = {"metrics_before": snapshot(before), "metrics_after": snapshot(after)}
     if not judgement.healthy:
         ctx.emit(StepFinished(number=6, ok=False, message="Post-deployment validation failed"))
-        return update | {"failure": "; ".join(judgement.reasons), "outcome": "validation_failed",
+        return update | {"failure": "; ".join(judgement.reasons), "outcome": Outcome.LEFT_RUNNING,
                          "observations": judgement.reasons}
     ctx.emit(StepFinished(number=6, ok=True, message="Post-deployment validation passed"))
     return update | {"observations": improvement_lines(before, after)}

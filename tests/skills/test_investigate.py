@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from memory.outcome import Outcome
 from memory.scratchpad import Scratchpad
-from skills.deploy.context import EXIT_VALIDATION_FAILED
 from skills.investigate import group_errors, investigate, signature_of
 from tests.skills.sandbox_deploys import deploy_with_approval
 from tools.backend import open_backend, target_for
@@ -39,7 +39,7 @@ def test_signatures_blank_out_ids_and_numbers() -> None:
 def test_finds_the_errors_and_the_deploy_they_line_up_with(tmp_path: Path) -> None:
     state_dir = tmp_path / ".runbook"
     config = sandbox_default_config()
-    assert deploy_with_approval(config, state_dir, "1.2.4") == EXIT_VALIDATION_FAILED  # no --auto-rollback
+    assert deploy_with_approval(config, state_dir, "1.2.4") == Outcome.LEFT_RUNNING.exit_code  # no --auto-rollback
 
     findings = _investigate(state_dir, "checkout-api", window=15)
 
