@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent import cli_agent, cli_knowledge, cli_resume, cli_slack, commands
+from agent import cli_agent, cli_knowledge, cli_slack, commands
 
 app = typer.Typer(
     name="runbook",
@@ -87,7 +87,7 @@ def resume(
 
     Exit codes: those of `runbook deploy`; with --abort, 0 once the deploy is closed.
     """
-    raise typer.Exit(cli_resume.resume(deployment_id, abort, force, output, config))
+    raise typer.Exit(commands.resume(deployment_id, abort, force, output, config))
 
 
 @app.command()
@@ -156,8 +156,11 @@ for _module in (cli_agent, cli_slack, cli_knowledge):
 
 
 def main() -> None:
+    from agent.signals import Stopped, stop_on_signals
+
     try:
-        app()
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        sys.exit(130)
+        with stop_on_signals():
+            app()
+    except Stopped as stop:
+        print(f"{stop.description}.", file=sys.stderr)
+        sys.exit(stop.exit_code)

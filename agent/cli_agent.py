@@ -5,26 +5,27 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from agent import commands
 
+if TYPE_CHECKING:
+    from agent.runtime import Runtime
+
 ConfigOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer needs Optional here
-    typer.Option("--config", "-c", help="Path to runbook.yaml (default: ./runbook.yaml, else the built-in sandbox).",
+    typer.Option("--config", "-c", help="Path to runbook.yaml (default: found from the working directory, else the built-in sandbox).",
                  dir_okay=False),
 ]
 
 
 def _ask(question: str, session: str, verbose: bool, config_path: Path | None) -> int:
-    def body() -> int:
+    def body(runtime: Runtime) -> int:
         from agent.conversation import ask
 
-        config = commands._load(config_path)
-        reply = ask(question, session, config.current_user(), config, config.state_path(),
-                    on_event=_event_printer() if verbose else None)
+        reply = ask(question, session, runtime, on_event=_event_printer() if verbose else None)
         if verbose:
             for line in reply.trace:
                 print(f"· {line}", file=sys.stderr)
@@ -32,9 +33,12 @@ def _ask(question: str, session: str, verbose: bool, config_path: Path | None) -
                 print(f"· tokens: {reply.input_tokens} input, {reply.output_tokens} output,"
                       f" {reply.model_calls} model call(s)", file=sys.stderr)
         print(reply.answer)
+        note = commands.sandbox_note(runtime)
+        if note:
+            print(f"({note})")
         return 0
 
-    return commands._run(body)
+    return commands.with_runtime(config_path, body)
 
 
 def _event_printer():  # type: ignore[no-untyped-def]
@@ -45,14 +49,16 @@ def _event_printer():  # type: ignore[no-untyped-def]
 
 
 def _status(service: str | None, environment: str | None, config_path: Path | None) -> int:
-    def body() -> int:
+    def body(runtime: Runtime) -> int:
         from skills.status import render_reports, service_status
 
-        config = commands._load(config_path)
-        print(render_reports(service_status(config, config.state_path(), service, environment)))
+        note = commands.sandbox_note(runtime)
+        if note:
+            print(note)
+        print(render_reports(service_status(runtime, service, environment)))
         return 0
 
-    return commands._run(body)
+    return commands.with_runtime(config_path, body)
 
 
 def register(app: typer.Typer) -> None:

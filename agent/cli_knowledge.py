@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from agent.commands import with_runtime
+from memory.errors import UserError
+
 if TYPE_CHECKING:
+    from agent.runtime import Runtime
     from memory.recall import Recall
-    from tools.config import RunbookConfig
 
 knowledge_app = typer.Typer(
     help="What runbook remembers: runbooks, postmortems and past deployments, searched by meaning.",
@@ -34,55 +37,26 @@ def register(app: typer.Typer) -> None:
     app.add_typer(knowledge_app, name="knowledge")
 
 
-class _Failed(Exception):
-    pass
-
-
-def _fail(message: str) -> None:
-    print(f"Error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
-
-
-def _config(path: Path | None) -> RunbookConfig:
-    from tools.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise _Failed(str(exc)) from None
-
-
-def _folder(config: RunbookConfig) -> Path:
+def _folder(runtime: Runtime) -> Path:
     from memory.recall import bundled_examples
 
-    folder = config.knowledge.folder
-    if not folder:
-        return bundled_examples()
-    path = Path(folder).expanduser()
-    return path if path.is_absolute() else Path.cwd() / path
+    return runtime.recall_settings.folder or bundled_examples()
 
 
-def _open(config: RunbookConfig) -> Recall:
+def _open(runtime: Runtime) -> Recall:
     from memory.recall import Recall
 
-    knowledge = config.knowledge
+    settings = runtime.recall_settings
     try:
-        return Recall.in_state_dir(
-            config.state_path(), embedding=knowledge.embedding, vocab_path=knowledge.vocab_path
-        )
+        return Recall.in_state_dir(settings.state_dir, embedding=settings.embedding, vocab_path=settings.vocab_path,
+                                   server_url=settings.server_url)
     except FileNotFoundError as exc:
-        raise _Failed(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
-def _sync_scratchpad(config: RunbookConfig, index: Recall) -> int:
-    """Index the scratchpad's deployments and investigations, if there is a scratchpad."""
-    from memory._schema import DB_FILENAME
-    from memory.scratchpad import Scratchpad
-
-    if not (config.state_path() / DB_FILENAME).exists():
-        return 0
-    with Scratchpad.in_dir(config.state_path()) as pad:
-        return index.sync_from_scratchpad(pad)
+def _sync_scratchpad(runtime: Runtime, index: Recall) -> int:
+    """Index the scratchpad's deployments and investigations."""
+    return index.sync_from_scratchpad(runtime.store)
 
 
 def _model_note(model: str) -> str:
@@ -92,13 +66,6 @@ def _model_note(model: str) -> str:
     return f"embedding: {model}"
 
 
-def _guard(body: Any) -> None:
-    try:
-        body()
-    except _Failed as exc:
-        _fail(str(exc))
-
-
 @knowledge_app.command("add")
 def add(
     path: Annotated[Path, typer.Argument(help="A markdown file, or a folder of them.")],
@@ -106,39 +73,38 @@ def add(
 ) -> None:
     """Index a markdown runbook or postmortem (or a folder of them), split into sections by heading."""
 
-    def body() -> None:
+    def body(runtime: Runtime) -> int:
         if not path.exists():
-            raise _Failed(f"{path}: no such file or folder.")
-        loaded = _config(config)
-        index = _open(loaded)
+            raise UserError(f"{path}: no such file or folder.")
         from memory.recall_docs import markdown_files
 
         files = markdown_files(path)
         if not files:
-            raise _Failed(f"{path}: no markdown (.md) files found.")
-        written = index.add_knowledge(path, max_chars=loaded.knowledge.max_section_chars)
+            raise UserError(f"{path}: no markdown (.md) files found.")
+        written = _open(runtime).add_knowledge(path, max_chars=runtime.recall_settings.max_section_chars)
         print(f"Indexed {path}: {len(files)} file(s), {written} section(s) new or changed.")
+        return 0
 
-    _guard(body)
+    raise typer.Exit(with_runtime(config, body))
 
 
 @knowledge_app.command("sync")
 def sync(config: ConfigOption = None) -> None:
     """Re-index the configured knowledge folder and the scratchpad's deployments and investigations."""
 
-    def body() -> None:
-        loaded = _config(config)
-        folder = _folder(loaded)
+    def body(runtime: Runtime) -> int:
+        folder = _folder(runtime)
         if not folder.is_dir():
-            raise _Failed(f"knowledge.folder {folder} is not a folder.")
-        index = _open(loaded)
-        sections = index.add_knowledge(folder, max_chars=loaded.knowledge.max_section_chars)
-        records = _sync_scratchpad(loaded, index)
+            raise UserError(f"knowledge.folder {folder} is not a folder.")
+        index = _open(runtime)
+        sections = index.add_knowledge(folder, max_chars=runtime.recall_settings.max_section_chars)
+        records = _sync_scratchpad(runtime, index)
         print(f"Knowledge: {folder} — {sections} section(s) new or changed.")
         print(f"Scratchpad: {records} deployment(s)/investigation(s) new or changed.")
         print(f"Index: {index.count()} entries ({_model_note(index.model)}).")
+        return 0
 
-    _guard(body)
+    raise typer.Exit(with_runtime(config, body))
 
 
 @knowledge_app.command("search")
@@ -158,29 +124,28 @@ def search(
 ) -> None:
     """Search runbooks, postmortems and past deployments and investigations by meaning."""
 
-    def body() -> None:
+    def body(runtime: Runtime) -> int:
         import json
 
         from memory.recall import KINDS
 
         fmt = output.lower()
         if fmt not in ("plain", "json", "auto", "rich"):
-            raise _Failed(f"--output must be plain or json, not '{output}'.")
+            raise UserError(f"--output must be plain or json, not '{output}'.")
         bad = sorted(set(kind or []) - set(KINDS))
         if bad:
-            raise _Failed(f"unknown --kind {', '.join(bad)}; expected one of {', '.join(KINDS)}.")
-        loaded = _config(config)
-        index = _open(loaded)
-        folder = _folder(loaded)
+            raise UserError(f"unknown --kind {', '.join(bad)}; expected one of {', '.join(KINDS)}.")
+        index = _open(runtime)
+        folder = _folder(runtime)
         if folder.is_dir() and not index.has_root(folder):
-            index.add_knowledge(folder, max_chars=loaded.knowledge.max_section_chars)
-        _sync_scratchpad(loaded, index)
+            index.add_knowledge(folder, max_chars=runtime.recall_settings.max_section_chars)
+        _sync_scratchpad(runtime, index)
         hits = index.recall(query, kinds=kind or None, service=service, limit=limit)
         if fmt == "json":
             dumped = [h.model_dump(mode="json") for h in hits]
             payload = {"query": query, "model": index.model, "hits": dumped}
             print(json.dumps(payload, indent=2))
-            return
+            return 0
         if not hits:
             print("Nothing found.")
         for number, hit in enumerate(hits, 1):
@@ -190,5 +155,6 @@ def search(
             snippet = " ".join(hit.text.split())
             print(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
         print(_model_note(index.model), file=sys.stderr)
+        return 0
 
-    _guard(body)
+    raise typer.Exit(with_runtime(config, body))

@@ -1,4 +1,5 @@
-"""What each CLI command does. Every user error ends in one sentence on stderr and an exit code.
+"""What each CLI command does: open the runtime, call a skill with it, render. Every user error ends in
+one sentence on stderr and its class's exit code (`memory.errors.UserError`), mapped here only.
 
 Imports of anything heavier than the standard library happen inside the functions, so that
 `runbook --help` stays fast.
@@ -10,69 +11,59 @@ import os
 import select
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memory.errors import EXIT_BAD_INPUT, UserError
+
 if TYPE_CHECKING:
+    from agent.runtime import Runtime
+    from memory.records import ApprovalRecord
     from memory.scratchpad import Scratchpad
-    from tools.config import RunbookConfig
 
-EXIT_BAD_INPUT = 2
-
-
-class UserError(Exception):
-    """An error the user can fix; printed as one sentence."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+OUTPUTS = ("auto", "rich", "plain", "json")
 
 
-def _fail(message: str, exit_code: int = EXIT_BAD_INPUT) -> int:
+def fail(message: str, exit_code: int = EXIT_BAD_INPUT) -> int:
     print(f"Error: {message}", file=sys.stderr)
     return exit_code
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into UserError, whichever layer raised them."""
-    from skills.approval import ApprovalError
-    from skills.deploy.context import DeployInputError
-    from tools.backend import BackendError
-    from tools.config import ConfigError
-
+def run(body: Callable[[], int]) -> int:
+    """Run a command body; a UserError from any layer becomes one sentence and its exit code."""
     try:
-        yield
-    except (ConfigError, DeployInputError, ApprovalError) as exc:
-        raise UserError(str(exc)) from None
-    except BackendError as exc:
-        raise UserError(str(exc), exit_code=1) from None
-
-
-def _run(body: Any) -> int:
-    try:
-        with _user_errors():
-            return int(body())
+        return int(body())
     except UserError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
 
 
-def _load(config_path: Path | None) -> RunbookConfig:
-    from tools.config import load_config
+def with_runtime(config_path: Path | None, body: Callable[[Runtime], int]) -> int:
+    """Open the runtime for one command, run `body` with it, close it; user errors as in `run`."""
+    from agent.runtime import open_runtime
 
-    return load_config(config_path)
+    def opened() -> int:
+        with open_runtime(config_path) as runtime:
+            return body(runtime)
+
+    return run(opened)
 
 
-def _validate_output(output: str) -> str:
+def validate_output(output: str) -> str:
     output = output.lower()
-    if output not in ("auto", "rich", "plain", "json"):
+    if output not in OUTPUTS:
         raise UserError(f"--output must be one of rich, plain or json, not '{output}'.")
     return output
 
 
-def _terminal_prompt(renderer: Any) -> Any:
+def sandbox_note(runtime: Runtime) -> str | None:
+    """The line that says a command ran on the simulated fleet (None: a real backend)."""
+    if not runtime.config.uses_sandbox:
+        return None
+    return f"Sandbox: a simulated fleet, not a real one ({runtime.describe()})."
+
+
+def terminal_prompt(renderer: Any) -> Any:
     """A prompt for the approval wait: asks once on the TTY, then checks for an answer without
     blocking the wait loop (which keeps watching the canary and the shared store meanwhile)."""
     asked = False
@@ -92,83 +83,81 @@ def _terminal_prompt(renderer: Any) -> Any:
     return prompt
 
 
-def deploy(service: str, version: str, environment: str | None, auto_rollback: bool, dry_run: bool,
-           output: str, config_path: Path | None, kind: str = "deploy") -> int:
-    def body() -> int:
+def streamed(output: str, body: Callable[[Runtime, Any, Any], int]) -> Callable[[Runtime], int]:
+    """A command that streams a deploy's events: `body(runtime, renderer, prompt)` gets a renderer for
+    --output and, on a TTY, the terminal prompt."""
+    def run_with(runtime: Runtime) -> int:
         from agent.render import choose_mode, make_renderer
-        from skills.deploy import DeployRequest, run_deploy
 
-        mode = choose_mode(None if _validate_output(output) == "auto" else output, sys.stdout)
-        config = _load(config_path)
-        env_name = config.environment(environment)[0]
-        config.service(service)
-        request = DeployRequest(service=service, version=version, environment=env_name,
-                                requester=config.current_user(), auto_rollback=auto_rollback, dry_run=dry_run,
-                                kind=kind)
+        chosen = validate_output(output)
+        mode = choose_mode(None if chosen == "auto" else chosen, sys.stdout)
         renderer = make_renderer(mode, sys.stdout)
-        prompt = _terminal_prompt(renderer) if sys.stdin.isatty() and mode != "json" else None
+        prompt = terminal_prompt(renderer) if sys.stdin.isatty() and mode != "json" else None
         try:
-            return run_deploy(config, request, renderer, config.state_path(), terminal_prompt=prompt)
+            return body(runtime, renderer, prompt)
         finally:
             renderer.close()
 
-    return _run(body)
+    return run_with
+
+
+def deploy(service: str, version: str, environment: str | None, auto_rollback: bool, dry_run: bool,
+           output: str, config_path: Path | None) -> int:
+    def body(runtime: Runtime, renderer: Any, prompt: Any) -> int:
+        from skills.deploy import DeployRequest, run_deploy
+
+        env_name = runtime.config.environment(environment)[0]
+        runtime.config.service(service)
+        request = DeployRequest(service=service, version=version, environment=env_name, requester=runtime.user,
+                                auto_rollback=auto_rollback, dry_run=dry_run)
+        return run_deploy(runtime, request, renderer, terminal_prompt=prompt)
+
+    return with_runtime(config_path, streamed(output, body))
 
 
 def rollback(service: str, environment: str | None, to: str | None, output: str, config_path: Path | None) -> int:
-    def body() -> int:
-        from skills.rollback import NoRollbackTarget, rollback_target
+    def body(runtime: Runtime, renderer: Any, prompt: Any) -> int:
+        from skills.rollback import run_rollback
 
-        config = _load(config_path)
-        try:
-            env_name, target = rollback_target(config, config.state_path(), service, environment, to)
-        except NoRollbackTarget as exc:
-            raise UserError(str(exc)) from None
-        return deploy(service, target, env_name, False, False, output, config_path, kind="rollback")
+        return run_rollback(runtime, service, environment, renderer, to=to, terminal_prompt=prompt)
 
-    return _run(body)
+    return with_runtime(config_path, streamed(output, body))
 
 
-def _store(config: RunbookConfig) -> Scratchpad:
-    from memory.scratchpad import Scratchpad
+def resume(deployment_id: str, abort: bool, force: bool, output: str, config_path: Path | None) -> int:
+    def body(runtime: Runtime, renderer: Any, prompt: Any) -> int:
+        from skills.deploy import resume_deploy
 
-    return Scratchpad.in_dir(config.state_path())
+        return resume_deploy(runtime, deployment_id, renderer, abort=abort, force=force,
+                             terminal_prompt=None if abort else prompt)
+
+    return with_runtime(config_path, streamed(output, body))
 
 
 def decide(decision: str, deployment_id: str | None, service: str | None, environment: str | None,
            wait: float, reason: str, config_path: Path | None) -> int:
-    def body() -> int:
+    def body(runtime: Runtime) -> int:
         from skills import approval as gate
-        from tools.backend import open_backend
 
-        config = _load(config_path)
         if bool(deployment_id) == bool(service):
             raise UserError("Name either a deployment id or --service (with --environment), not both or neither.")
-        store = _store(config)
-        try:
-            request = _find_request(store, config, deployment_id, service, environment, wait)
-            _, env = config.environment(request.environment)
-            backend = open_backend(config, request.environment, config.state_path())
-            try:
-                now = backend.clock.now()
-            finally:
-                backend.close()
-            record = gate.decide(store, request, decision, by=config.current_user(),  # type: ignore[arg-type]
-                                 channel="terminal", now=now, policy=env.approval, reason=reason)
-        finally:
-            store.close()
+        request = _find_request(runtime, deployment_id, service, environment, wait)
+        _, env = runtime.config.environment(request.environment)
+        record = gate.decide(runtime.store, request, decision, by=runtime.user,  # type: ignore[arg-type]
+                             channel="terminal", now=runtime.wall.now(), policy=env.approval, reason=reason)
         verb = "Approved" if decision == "approved" else "Denied"
         print(f"{verb} {record.service} {record.from_version} → {record.to_version} in {record.environment}"
               f" (deployment {record.deployment_id}, image {record.image_digest[:19]}…) as {record.decided_by}.")
         return 0
 
-    return _run(body)
+    return with_runtime(config_path, body)
 
 
-def _find_request(store: Scratchpad, config: RunbookConfig, deployment_id: str | None, service: str | None,
-                  environment: str | None, wait: float):  # type: ignore[no-untyped-def]
+def _find_request(runtime: Runtime, deployment_id: str | None, service: str | None, environment: str | None,
+                  wait: float) -> ApprovalRecord:
+    store: Scratchpad = runtime.store
     deadline = time.monotonic() + max(wait, 0.0)
-    env_name = config.environment(environment)[0] if service else None
+    env_name = runtime.config.environment(environment)[0] if service else None
     while True:
         if deployment_id:
             deployment = store.find_deployment(deployment_id)
@@ -185,23 +174,22 @@ def _find_request(store: Scratchpad, config: RunbookConfig, deployment_id: str |
 
 
 def history(service: str | None, environment: str | None, limit: int, output: str, config_path: Path | None) -> int:
-    def body() -> int:
+    def body(runtime: Runtime) -> int:
         import json
 
-        config = _load(config_path)
+        config = runtime.config
         if service:
             config.service(service)
         if environment:
             config.environment(environment)
-        store = _store(config)
-        try:
-            rows = store.list_deployments(service, environment, limit=limit)
-        finally:
-            store.close()
-        if _validate_output(output) == "json":
+        rows = runtime.store.list_deployments(service, environment, limit=limit)
+        if validate_output(output) == "json":
             for row in rows:
-                print(json.dumps(row.model_dump(mode="json")))
+                print(json.dumps(row.model_dump(mode="json") | {"backend": _backend_of(runtime, row.environment)}))
             return 0
+        note = sandbox_note(runtime)
+        if note:
+            print(note)
         if not rows:
             print("No deployments recorded yet.")
             return 0
@@ -213,25 +201,30 @@ def history(service: str | None, environment: str | None, limit: int, output: st
                   f" {change:<17} {row.status:<30} {who}")
         return 0
 
-    return _run(body)
+    return with_runtime(config_path, body)
+
+
+def _backend_of(runtime: Runtime, environment: str) -> str | None:
+    env = runtime.config.environments.get(environment)
+    return env.backend if env else None
 
 
 def sandbox_reset(config_path: Path | None) -> int:
-    def body() -> int:
+    def body(runtime: Runtime) -> int:
+        from memory.recall import ensure_indexed
         from tools.sandbox import reset_sandbox
 
-        config = _load(config_path)
-        from memory.recall import ensure_indexed
-
-        reset_sandbox(config, config.state_path())
-        print(f"Sandbox reset: fleet re-seeded under {os.path.relpath(config.state_path())}.")
-        knowledge = config.knowledge
-        entries = ensure_indexed(state_dir=config.state_path(), folder=knowledge.folder,
-                                 embedding=knowledge.embedding, vocab_path=knowledge.vocab_path)
+        reset_sandbox(runtime.config, runtime.fleet_store())
+        print(f"Sandbox reset: fleet re-seeded ({runtime.describe()}).")
+        settings = runtime.recall_settings
+        if not settings.enabled:
+            return 0
+        entries = ensure_indexed(state_dir=settings.state_dir, folder=settings.folder, embedding=settings.embedding,
+                                 vocab_path=settings.vocab_path, server_url=settings.server_url)
         print(f"Knowledge: {entries} entries ready for recall (runbooks, postmortems, past deployments).")
         return 0
 
-    return _run(body)
+    return with_runtime(config_path, body)
 
 
 def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str, config_path: Path | None) -> int:
@@ -239,20 +232,20 @@ def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str,
     when production approves in Slack, else with `runbook approve --wait` in a second process."""
     import subprocess
 
-    def body() -> int:
-        config = _load(config_path)
-        requester = config.current_user()
+    def body(runtime: Runtime) -> int:
+        requester = runtime.user
         approver = colleague if colleague != requester else f"{colleague}-2"
+        runtime.close()  # the reset and the deploy below open their own
         if sandbox_reset(config_path) != 0:
             return 1
-        if config.environment("production")[1].approval.slack:
-            return _slack_demo(config, version, requester, approver, auto_rollback, output, config_path)
+        if runtime.config.environment("production")[1].approval.slack:
+            return _slack_demo(runtime, version, approver, auto_rollback, output, config_path)
         argv = [sys.executable, "-c", "from agent.cli import main; main()", "approve", "--service", "checkout-api",
                 "--environment", "production", "--wait", "600"]
         if config_path:
             argv += ["--config", str(config_path)]
-        log_path = config.state_path() / "colleague.log"
-        with open(log_path, "w") as log:
+        runtime.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(runtime.state_dir / "colleague.log", "w") as log:
             colleague_process = subprocess.Popen(
                 argv, env=os.environ | {"RUNBOOK_USER": approver}, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL)
@@ -266,14 +259,14 @@ def sandbox_demo(version: str, colleague: str, auto_rollback: bool, output: str,
             colleague_process.wait(timeout=10)
         return code
 
-    return _run(body)
+    return with_runtime(config_path, body)
 
 
-def _slack_demo(config: RunbookConfig, version: str, requester: str, approver: str, auto_rollback: bool,
-                output: str, config_path: Path | None) -> int:
+def _slack_demo(runtime: Runtime, version: str, approver: str, auto_rollback: bool, output: str,
+                config_path: Path | None) -> int:
     from agent.slack.demo import slack_sandbox
 
-    with slack_sandbox(config, "production", requester, approver) as slack:
+    with slack_sandbox(runtime.config, "production", runtime.user, approver) as slack:
         print(f"Slack: a local stand-in of the Web API ({slack.standin.base_url}) and the runbook bot"
               f" ({slack.bot_url}).\nA colleague ({approver}, {slack.colleague_id}) will click Approve on the card"
               f" in {slack.channel}, sent to the bot as a signed Slack request.\n")

@@ -11,10 +11,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.config import RunbookConfig
+
+if TYPE_CHECKING:
+    from agent.runtime import Runtime
+    from memory.recall_settings import RecallSettings
 
 CONVERSATIONS_FILE = "conversations.db"
 _UNSET: Any = object()
@@ -41,11 +44,13 @@ def asks_for_change(question: str, config: RunbookConfig) -> bool:
     return bool((DEPLOY.search(question) or ROLLBACK.search(question)) and not QUESTION.search(question))
 
 
-def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path,
-        model: Any = _UNSET, on_event: Callable[[Any], None] | None = None) -> Reply:
-    """Answer one request in a session. `model`: a ClaudeModel, None for offline, default from config."""
+def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
+        on_event: Callable[[Any], None] | None = None) -> Reply:
+    """Answer one request of `runtime.user` in a session. `model`: a ClaudeModel, None for offline,
+    default from config."""
+    config, asker, state_dir = runtime.config, runtime.user, runtime.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
-    early = _recall_early(question, config, state_dir)  # first: it runs beside everything below
+    early = _recall_early(question, config, runtime.recall_settings)  # first: it runs beside everything below
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from agent.graph import AgentContext, build_graph, new_request
@@ -59,7 +64,7 @@ def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state
             model = make_model(config.agent)
         except ModelError as exc:
             model, note = None, f"{exc} Using the offline router.\n"
-    toolbox = Toolbox(config=config, state_dir=state_dir, asker=asker,
+    toolbox = Toolbox(resources=runtime, asker=asker,
                       allow_requests=asks_for_change(question, config),
                       on_event=on_event or (lambda event: None), recall_lookup=early)
     ctx = AgentContext(config=config, toolbox=toolbox, model=model, system=system_prompt(config),
@@ -80,7 +85,7 @@ def ask(question: str, session_id: str, asker: str, config: RunbookConfig, state
                  output_tokens=int(usage.get("output_tokens", 0)), offline=bool(state.get("offline", True)))
 
 
-def _recall_early(question: str, config: RunbookConfig, state_dir: Path) -> Any:
+def _recall_early(question: str, config: RunbookConfig, settings: RecallSettings) -> Any:
     """Start the recall lookup with the request when it will likely need one (an investigation, a recall),
     so loading chromadb and the model overlaps with the rest of the request."""
     from agent.router import Intent, route
@@ -88,10 +93,10 @@ def _recall_early(question: str, config: RunbookConfig, state_dir: Path) -> Any:
 
     intent = route(question, config)
     if isinstance(intent, Intent) and intent.tool in ("investigate", "recall"):
-        return prestart(config, state_dir)
+        return prestart(settings)
     return None
 
 
-def answer(question: str, session_id: str, asker: str, config: RunbookConfig, state_dir: Path) -> str:
-    """The answer to `question` from `asker` in session `session_id` (e.g. a Slack thread's ts)."""
-    return ask(question, session_id, asker, config, state_dir).answer
+def answer(question: str, session_id: str, runtime: Runtime) -> str:
+    """The answer to `question` from `runtime.user` in session `session_id` (e.g. a Slack thread's ts)."""
+    return ask(question, session_id, runtime).answer

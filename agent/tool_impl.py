@@ -20,11 +20,10 @@ from agent.tools import (
     minutes,
 )
 from memory.outcome import Outcome
-from memory.scratchpad import Scratchpad
 from skills.approval import ApprovalError
 from skills.deploy.context import DeployInputError
 from skills.rollback import NoRollbackTarget
-from tools.backend import BackendError, open_backend, target_for
+from tools.backend import BackendError, target_for
 from tools.config import ConfigError
 
 USER_ERRORS = (ConfigError, BackendError, NoRollbackTarget, DeployInputError, ApprovalError)
@@ -35,21 +34,16 @@ def _investigate(box: Toolbox, args: InvestigateArgs) -> ToolResult:
     from skills.investigate import investigate
 
     target = target_for(box.config, args.service, args.environment)
-    backend = open_backend(box.config, target.environment, box.state_dir)
-    store = Scratchpad.in_dir(box.state_dir)
-    try:
-        findings = investigate(backend, store, target, args.window_minutes, args.offset_minutes,
-                               question=f"asked by {box.asker}", recall=lambda: take_lookup(box))
-    finally:
-        store.close()
-        backend.close()
+    findings = investigate(box.resources.backend(target.environment), box.resources.store, target,
+                           args.window_minutes, args.offset_minutes, question=f"asked by {box.asker}",
+                           recall=lambda: take_lookup(box), recall_wait=box.resources.recall_settings.wait_seconds)
     return ToolResult(tool="investigate", ok=True, text=findings.answer, data=findings.model_dump(mode="json"))
 
 
 def _status(box: Toolbox, args: StatusArgs) -> ToolResult:
     from skills.status import render_reports, service_status
 
-    reports = service_status(box.config, box.state_dir, args.service, args.environment)
+    reports = service_status(box.resources, args.service, args.environment)
     return ToolResult(tool="service_status", ok=True, text=render_reports(reports),
                       data=[r.model_dump(mode="json") for r in reports])
 
@@ -58,11 +52,7 @@ def _history(box: Toolbox, args: HistoryArgs) -> ToolResult:
     if args.service:
         box.config.service(args.service)
     env = box.config.environment(args.environment)[0] if args.environment else None
-    store = Scratchpad.in_dir(box.state_dir)
-    try:
-        rows = store.list_deployments(args.service, env, limit=args.limit)
-    finally:
-        store.close()
+    rows = box.resources.store.list_deployments(args.service, env, limit=args.limit)
     if not rows:
         return ToolResult(tool="deployment_history", ok=True, text="No deployments recorded yet.", data=[])
     lines = [f"{r.started_at:%Y-%m-%d %H:%M} UTC {r.id} {r.kind} {r.service} ({r.environment})"
@@ -74,12 +64,9 @@ def _history(box: Toolbox, args: HistoryArgs) -> ToolResult:
 
 def _metrics(box: Toolbox, args: MetricsArgs) -> ToolResult:
     target = target_for(box.config, args.service, args.environment)
-    backend = open_backend(box.config, target.environment, box.state_dir)
-    try:
-        end = backend.clock.now()
-        window = backend.metrics.observe(target, None, end - minutes(args.window_minutes), end, 60)
-    finally:
-        backend.close()
+    backend = box.resources.backend(target.environment)
+    end = backend.clock.now()
+    window = backend.metrics.observe(target, None, end - minutes(args.window_minutes), end, 60)
     rate = window.error_rate_percent
     p99 = window.p99_ms
     data = {"service": args.service, "environment": target.environment, "start": window.start.isoformat(),
@@ -93,12 +80,9 @@ def _metrics(box: Toolbox, args: MetricsArgs) -> ToolResult:
 
 def _logs(box: Toolbox, args: LogsArgs) -> ToolResult:
     target = target_for(box.config, args.service, args.environment)
-    backend = open_backend(box.config, target.environment, box.state_dir)
-    try:
-        end = backend.clock.now()
-        events = backend.logs.error_events(target, end - minutes(args.window_minutes), end, args.pattern, args.limit)
-    finally:
-        backend.close()
+    backend = box.resources.backend(target.environment)
+    end = backend.clock.now()
+    events = backend.logs.error_events(target, end - minutes(args.window_minutes), end, args.pattern, args.limit)
     lines = [f"{e.timestamp:%H:%M:%S} {e.version or ''} {e.message}" for e in events[: args.limit]]
     text = f"{len(events)} error log events for {args.service} ({target.environment}):\n" + "\n".join(lines[:20])
     return ToolResult(tool="get_error_logs", ok=True, text=text,
@@ -107,11 +91,7 @@ def _logs(box: Toolbox, args: LogsArgs) -> ToolResult:
 
 def _alarms(box: Toolbox, args: AlarmsArgs) -> ToolResult:
     target = target_for(box.config, args.service, args.environment)
-    backend = open_backend(box.config, target.environment, box.state_dir)
-    try:
-        alarms = backend.incidents.active_alarms(target)
-    finally:
-        backend.close()
+    alarms = box.resources.backend(target.environment).incidents.active_alarms(target)
     text = (f"No alarms in ALARM for {args.service} ({target.environment})." if not alarms else
             "\n".join(f"{a.name}: {a.reason}" for a in alarms))
     return ToolResult(tool="get_alarms", ok=True, text=text, data=[a.model_dump(mode="json") for a in alarms])
@@ -135,7 +115,7 @@ def _deploy(box: Toolbox, args: DeployRequestArgs) -> ToolResult:
     env = box.config.environment(args.environment)[0]
     box.config.service(args.service)
     request = DeployRequest(service=args.service, version=args.version, environment=env, requester=box.asker)
-    code = run_deploy(box.config, request, box.on_event, box.state_dir)
+    code = run_deploy(box.resources, request, box.on_event)
     return _outcome("request_deploy", f"Deploy of {args.service} {args.version} to {env} ({request.deployment_id},"
                     f" requested by {box.asker}, gated by a person's approval)", code)
 
@@ -143,8 +123,7 @@ def _deploy(box: Toolbox, args: DeployRequestArgs) -> ToolResult:
 def _rollback(box: Toolbox, args: RollbackRequestArgs) -> ToolResult:
     from skills.rollback import run_rollback
 
-    code = run_rollback(box.config, args.service, args.environment, box.asker, box.on_event, box.state_dir,
-                        to=args.to_version)
+    code = run_rollback(box.resources, args.service, args.environment, box.on_event, to=args.to_version)
     return _outcome("request_rollback", f"Rollback of {args.service} (requested by {box.asker},"
                     " through the deploy gates)", code)
 

@@ -7,8 +7,6 @@ model never load into the agent's own process; a request that is likely to recal
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from agent.tools import RecallArgs, Toolbox, ToolResult
 from memory.recall import RecallHit
 from memory.recall_lookup import (
@@ -16,35 +14,20 @@ from memory.recall_lookup import (
     RecallQuery,
     RecallUnavailable,
     cite,
-    recall_in_background,
+    recall_with,
     title,
 )
-from tools.config import RunbookConfig
+from memory.recall_settings import RecallSettings
 
 RECALL_TOOL_WAIT_SECONDS = 30.0  # the first lookup ever indexes the knowledge folder: give it time
 _KIND_NAMES = {"runbook": "runbooks", "postmortem": "postmortems", "deployment": "deployments",
                "investigation": "investigations"}
 
 
-def knowledge_folder(config: RunbookConfig) -> Path | None:
-    """The configured knowledge folder (relative to the working directory); None: the bundled examples."""
-    folder = config.knowledge.folder
-    if not folder:
-        return None
-    path = Path(folder).expanduser()
-    return path if path.is_absolute() else Path.cwd() / path
-
-
-def start_lookup(config: RunbookConfig, state_dir: Path) -> RecallLookup:
-    knowledge = config.knowledge
-    return recall_in_background(state_dir=state_dir, folder=knowledge_folder(config), embedding=knowledge.embedding,
-                                vocab_path=knowledge.vocab_path)
-
-
-def prestart(config: RunbookConfig, state_dir: Path) -> RecallLookup | None:
+def prestart(settings: RecallSettings) -> RecallLookup | None:
     """Start a lookup now, for a request that will recall; None if it cannot start (tools start their own)."""
     try:
-        return start_lookup(config, state_dir)
+        return recall_with(settings)
     except Exception:  # noqa: BLE001 - an early start is an optimisation, never a failure
         return None
 
@@ -52,7 +35,7 @@ def prestart(config: RunbookConfig, state_dir: Path) -> RecallLookup | None:
 def take_lookup(box: Toolbox) -> RecallLookup:
     """The lookup started with the request, if it is still unused, else a new one."""
     lookup, box.recall_lookup = box.recall_lookup, None
-    return lookup if lookup is not None else start_lookup(box.config, box.state_dir)
+    return lookup if lookup is not None else recall_with(box.resources.recall_settings)
 
 
 def run_recall(box: Toolbox, args: RecallArgs) -> ToolResult:

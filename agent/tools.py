@@ -11,11 +11,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from skills.resources import Resources
 from tools.config import RunbookConfig
 
 
@@ -143,13 +143,16 @@ class ToolResult(BaseModel):
 class Toolbox:
     """Runs tools for one asker; `allow_requests` is decided from the asker's own words, never the model's."""
 
-    config: RunbookConfig
-    state_dir: Path
+    resources: Resources  # the runtime: store, backends, recall settings
     asker: str
     allow_requests: bool = False
     on_event: Callable[[Any], None] = field(default=lambda event: None)
     # a recall lookup started with the request (agent.conversation): the first tool that recalls uses it
     recall_lookup: Any = None
+
+    @property
+    def config(self) -> RunbookConfig:
+        return self.resources.config
 
     def run(self, name: str, raw: dict[str, Any]) -> ToolResult:
         from pydantic import ValidationError

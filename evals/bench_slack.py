@@ -35,13 +35,11 @@ def main() -> None:
     os.chdir(tempfile.mkdtemp(prefix="bench-slack-"))
     os.environ.update({"RUNBOOK_TIME_SCALE": "0", "RUNBOOK_USER": "dev"})
 
+    from agent.runtime import open_runtime
     from agent.slack.app import build_app
     from agent.slack.server import BotServer
-    from memory.scratchpad import Scratchpad
     from skills import approval as gate
     from tools import slack_cards
-    from tools.backend import open_backend
-    from tools.config import load_config
     from tools.sandbox import reset_sandbox
     from tools.slack_api import SlackClient
     from tools.slack_standin import SlackStandin, action_payload, click
@@ -50,17 +48,15 @@ def main() -> None:
     standin = SlackStandin(token=token)
     base_url = standin.start()
     os.environ.update({"SLACK_BOT_TOKEN": token, "SLACK_API_URL": base_url})
-    config = load_config()
-    state_dir = config.state_path()
-    reset_sandbox(config, state_dir)
-    server = BotServer(build_app(config, state_dir, SlackClient(token, base_url), secret))
+    runtime = open_runtime()
+    config = runtime.config
+    reset_sandbox(config, runtime.fleet_store())
+    server = BotServer(build_app(config, SlackClient(token, base_url), secret))
     url = server.start()
 
     # 1. Ack latency: a signed click on a live card, answered by the bot (processing continues after).
-    backend = open_backend(config, "production", state_dir)
-    now = backend.clock.now()
-    backend.close()
-    store = Scratchpad.in_dir(state_dir)
+    now = runtime.wall.now()
+    store = runtime.store
     _, env = config.environment("production")
     record = gate.open_request(store, deployment_id="dep-bench00001", service="checkout-api", environment="production",
                                from_version="1.2.2", to_version="1.2.3", image_digest="sha256:" + "ab" * 32,
@@ -73,7 +69,6 @@ def main() -> None:
     client = SlackClient(token, base_url)
     posted = client.post_message("#runbook-approvals", "bench", slack_cards.request_blocks(card))
     store.set_approval_message(record.id, posted.channel, posted.ts)
-    store.close()
     message = standin.card("#runbook-approvals", record.id)
     assert message is not None
     acks: list[float] = []
@@ -91,7 +86,7 @@ def main() -> None:
     # 2. Click to deploy-resumes: a deploy waits in its own process; time from the click to its resume.
     resumes: list[float] = []
     for _ in range(args.deploys):
-        reset_sandbox(config, state_dir)
+        reset_sandbox(config, runtime.fleet_store())
         deploy = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", "1.2.3", "-e", "production",
                                              "--output", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seen = {m.ts for m in standin.messages}
@@ -102,7 +97,6 @@ def main() -> None:
                          any(b.get("type") == "actions" for b in m.blocks)), None)
             time.sleep(0.005)
         assert live is not None, "no card posted"
-        store = Scratchpad.in_dir(state_dir)
         request = store.pending_approvals("checkout-api", "production")[-1]
         while not any(e.kind == "approval_requested" for e in store.events(request.deployment_id)):
             time.sleep(0.005)
@@ -111,13 +105,13 @@ def main() -> None:
         while not any(e.kind == "approval_decided" for e in store.events(request.deployment_id)):
             time.sleep(0.002)
         resumes.append((time.perf_counter() - started) * 1000)
-        store.close()
         deploy.wait(timeout=60)
     print(f"click to deploy resumes over {len(resumes)} deploys: median {statistics.median(resumes):.0f} ms,"
           f" max {max(resumes):.0f} ms (the deploy polls the store every {POLL_SECONDS:g} clock seconds,"
           f" at least {MIN_POLL_WALL_SECONDS:g} s wall)")
     server.stop()
     standin.stop()
+    runtime.close()
 
 
 if __name__ == "__main__":

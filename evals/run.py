@@ -10,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,37 +73,39 @@ def run_routing(router: Any, label: str) -> float:
     return accuracy
 
 
-def _deploy_124(state_dir: Path) -> None:
+def _deploy_124() -> None:
+    """checkout-api 1.2.4 deployed to production, approved by a colleague from another thread."""
+    from agent.runtime import runtime_for
     from memory.scratchpad import Scratchpad
     from skills import approval as gate
     from skills.deploy import DeployRequest, run_deploy
     from tools.config import sandbox_default_config
 
-    config = sandbox_default_config()
+    runtime = runtime_for(sandbox_default_config())
+    policy = runtime.config.environment("production")[1].approval
+    runtime.store  # noqa: B018 - creates the database before the colleague connects
 
     def approve() -> None:
-        store = Scratchpad.in_dir(state_dir)
-        try:
+        with Scratchpad(runtime.database_url) as store:
             for _ in range(600):
                 pending = store.pending_approvals("checkout-api", "production")
                 if pending:
                     gate.decide(store, pending[0], "approved", by="alice", channel="terminal",
-                                now=pending[0].requested_at + timedelta(seconds=1),
-                                policy=config.environment("production")[1].approval)
+                                now=runtime.wall.now(), policy=policy)
                     return
                 time.sleep(0.05)
-        finally:
-            store.close()
 
     thread = threading.Thread(target=approve, daemon=True)
     thread.start()
     request = DeployRequest(service="checkout-api", version="1.2.4", environment="production", requester="dev")
-    run_deploy(config, request, lambda event: None, state_dir)
+    with runtime:
+        run_deploy(runtime, request, lambda event: None)
     thread.join(timeout=30)
 
 
 def run_investigate() -> float:
     from agent.conversation import ask
+    from agent.runtime import runtime_as
     from memory.recall import ensure_indexed
     from tools.config import sandbox_default_config
 
@@ -118,9 +119,9 @@ def run_investigate() -> float:
                 state_dir = Path(tmp) / ".runbook"
                 ensure_indexed(state_dir=state_dir)  # as `runbook sandbox reset` does
                 if case["scenario"] == "deploy-1.2.4":
-                    _deploy_124(state_dir)
+                    _deploy_124()
                 asked = [(case["q"], case["facts"])] + [(f["q"], f["facts"]) for f in case.get("then") or []]
-                answers = [(ask(q, "eval", "dev", sandbox_default_config(), state_dir, model=None).answer, facts)
+                answers = [(ask(q, "eval", runtime_as("dev", sandbox_default_config()), model=None).answer, facts)
                            for q, facts in asked]
             finally:
                 os.chdir(home)

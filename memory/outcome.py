@@ -116,3 +116,26 @@ _MEANINGS = {
     Outcome.HUNG_UP: "stopped because its terminal hung up (SIGHUP)",
     Outcome.ABANDONED: "closed by `runbook resume --abort` after its process died",
 }
+
+
+class Stopped(BaseException):
+    """The process was told to stop: Ctrl-C (SIGINT), SIGTERM or SIGHUP. A deploy cleans up on the way
+    out (canary removed, request withdrawn, lock released) and ends with the signal's outcome. Not a
+    KeyboardInterrupt, which the CLI framework would swallow into its own exit code."""
+
+    def __init__(self, signum: int | None = None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.for_signal(self.signum)
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    @property
+    def description(self) -> str:
+        return {Outcome.TERMINATED: "Stopped (SIGTERM)", Outcome.HUNG_UP: "Stopped (SIGHUP: the terminal hung up)"
+                }.get(self.outcome, "Interrupted")

@@ -1,6 +1,7 @@
 """Semantic recall: "has this happened before?", "which runbook covers Redis connection errors?".
 
-A chromadb ``PersistentClient`` under ``<state_dir>/recall/`` holds one collection per embedding model
+A chromadb ``PersistentClient`` under ``<state_dir>/recall/`` (or, for a team, a ``chroma run`` server
+named by ``server_url``: ``chromadb.HttpClient``) holds one collection per embedding model
 (``recall-<model>``), so vectors of two models never mix. Indexed: a summary of every deployment and
 investigation of the scratchpad, and the sections of markdown runbooks and postmortems.
 
@@ -106,6 +107,7 @@ class Recall:
         embedding: str = "auto",
         vocab_path: str | Path | None = None,
         embedding_function: Any = None,
+        server_url: str | None = None,
     ) -> None:
         import chromadb
         from chromadb.config import Settings
@@ -113,12 +115,15 @@ class Recall:
         from memory.embedding import embedding_id, make_embedding
 
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         function = embedding_function or make_embedding(embedding, vocab_path)  # type: ignore[arg-type]
         self.model = embedding_id(function)
-        self._client = chromadb.PersistentClient(
-            path=str(self.directory), settings=Settings(anonymized_telemetry=False)
-        )
+        settings = Settings(anonymized_telemetry=False)
+        if server_url:
+            host, port, ssl = _server_address(server_url)
+            self._client: Any = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(self.directory), settings=settings)
         self._collection = self._client.get_or_create_collection(
             name=f"recall-{self.model}",
             embedding_function=function,
@@ -230,14 +235,27 @@ class Recall:
         return None
 
 
-_OPEN: dict[tuple[str, str, str], Recall] = {}
+def _server_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of a chroma server URL such as http://127.0.0.1:8000."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise ValueError(f"knowledge.server_url {url!r} names no host (expected http://HOST:PORT)")
+    ssl = parts.scheme == "https"
+    return parts.hostname, parts.port or (443 if ssl else 8000), ssl
 
 
-def _open(state_dir: Path | str, folder: Path | str | None, embedding: str, vocab_path: str | None) -> Recall:
-    key = (str(Path(state_dir).resolve()), embedding, str(vocab_path))
+_OPEN: dict[tuple[str, str, str, str], Recall] = {}
+
+
+def _open(state_dir: Path | str, folder: Path | str | None, embedding: str, vocab_path: str | None,
+          server_url: str | None = None) -> Recall:
+    key = (str(Path(state_dir).resolve()), embedding, str(vocab_path), str(server_url))
     index = _OPEN.get(key)
     if index is None:
-        index = _OPEN[key] = Recall.in_state_dir(state_dir, embedding=embedding, vocab_path=vocab_path)
+        index = _OPEN[key] = Recall.in_state_dir(state_dir, embedding=embedding, vocab_path=vocab_path,
+                                                 server_url=server_url)
     knowledge = Path(folder) if folder else bundled_examples()
     if knowledge.exists() and not index.has_root(knowledge):
         index.add_knowledge(knowledge)
@@ -250,9 +268,10 @@ def ensure_indexed(
     folder: Path | str | None = None,
     embedding: str = "auto",
     vocab_path: str | None = None,
+    server_url: str | None = None,
 ) -> int:
     """Index the knowledge folder now, if it is not yet (so a later first search is fast); returns the entry count."""
-    return _open(state_dir, folder, embedding, vocab_path).count()
+    return _open(state_dir, folder, embedding, vocab_path, server_url).count()
 
 
 def recall(

@@ -33,8 +33,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from memory.recall import RecallHit
+from memory.recall_settings import RecallSettings
 
-__all__ = ["RecallLookup", "RecallQuery", "RecallUnavailable", "cite", "recall_in_background", "title"]
+__all__ = ["RecallLookup", "RecallQuery", "RecallUnavailable", "cite", "recall_in_background", "recall_with", "title"]
 
 Mode = Literal["auto", "fork", "thread"]
 DEADLINE_SECONDS = 120  # a forked lookup ends itself after this long, whatever it is doing
@@ -104,13 +105,16 @@ def recall_in_background(
     folder: Path | str | None = None,
     embedding: str = "auto",
     vocab_path: str | None = None,
+    server_url: str | None = None,
+    database_url: str | None = None,
     sync: bool = True,
     mode: Mode = "auto",
 ) -> RecallLookup:
-    """Start a lookup in the index under ``state_dir`` (see the module docstring); ``queries`` now or
-    later with ``send``. ``sync``: index the scratchpad's new deployments and investigations first."""
+    """Start a lookup in the index under ``state_dir`` (or on the chroma server ``server_url``; see the
+    module docstring); ``queries`` now or later with ``send``. ``sync``: index the new deployments and
+    investigations of the scratchpad at ``database_url`` (default: the one in ``state_dir``) first."""
     options = {"state_dir": str(state_dir), "folder": str(folder) if folder else None, "embedding": embedding,
-               "vocab_path": vocab_path, "sync": sync}
+               "vocab_path": vocab_path, "server_url": server_url, "database_url": database_url, "sync": sync}
     if mode == "auto":
         mode = "thread" if "chromadb" in sys.modules else "fork"
     _DETACHED[:] = [p for p in _DETACHED if p.is_alive()]  # is_alive() reaps the ones that ended
@@ -152,9 +156,9 @@ def _serve(connection: Connection, options: dict[str, Any]) -> None:
 
     try:
         index = recall_module._open(options["state_dir"], options["folder"], options["embedding"],
-                                    options["vocab_path"])
+                                    options["vocab_path"], options["server_url"])
         if options["sync"]:
-            _sync(index, Path(options["state_dir"]))
+            _sync(index, Path(options["state_dir"]), options["database_url"])
         index.recall("runbook", limit=1)  # loads the model while the caller is still busy
         raw = connection.recv_bytes()
         queries = [RecallQuery.model_validate(q) for q in json.loads(raw)]
@@ -174,13 +178,26 @@ def _serve(connection: Connection, options: dict[str, Any]) -> None:
         connection.close()
 
 
-def _sync(index: Any, state_dir: Path) -> None:
+def _sync(index: Any, state_dir: Path, database_url: str | None) -> None:
     from memory._schema import DB_FILENAME
     from memory.scratchpad import Scratchpad
 
-    if (state_dir / DB_FILENAME).exists():
-        with Scratchpad.in_dir(state_dir) as pad:
-            index.sync_from_scratchpad(pad)
+    if database_url is None:
+        if not (state_dir / DB_FILENAME).exists():
+            return
+        database_url = f"sqlite:///{state_dir / DB_FILENAME}"
+    with Scratchpad(database_url) as pad:
+        index.sync_from_scratchpad(pad)
+
+
+def recall_with(settings: RecallSettings, queries: Sequence[RecallQuery] | None = None,
+                mode: Mode = "auto") -> RecallLookup:
+    """``recall_in_background`` with the runtime's settings; RecallUnavailable when recall is turned off."""
+    if not settings.enabled:
+        raise RecallUnavailable("recall is turned off (knowledge.enabled: false)")
+    return recall_in_background(queries, state_dir=settings.state_dir, folder=settings.folder,
+                                embedding=settings.embedding, vocab_path=settings.vocab_path,
+                                server_url=settings.server_url, database_url=settings.database_url, mode=mode)
 
 
 def title(hit: RecallHit) -> str:

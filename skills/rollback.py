@@ -4,16 +4,16 @@ deploy pipeline and all of its gates (pre-checks, canary, a person's approval, v
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
+from memory.errors import UserError
 from memory.scratchpad import Scratchpad
 from skills.deploy import DeployRequest, run_deploy
 from skills.deploy.context import TerminalPrompt
 from skills.events import Event
-from tools.config import RunbookConfig
+from skills.resources import Resources
 
 
-class NoRollbackTarget(Exception):
+class NoRollbackTarget(UserError):
     """The scratchpad has nothing to roll back to; one sentence for the user."""
 
 
@@ -28,25 +28,20 @@ def previous_version(store: Scratchpad, service: str, environment: str) -> str:
     return done[0].from_version
 
 
-def rollback_target(config: RunbookConfig, state_dir: Path, service: str, environment: str | None,
+def rollback_target(resources: Resources, service: str, environment: str | None,
                     to: str | None = None) -> tuple[str, str]:
     """(environment, version) a rollback of `service` would go to; raises ConfigError / NoRollbackTarget."""
-    env_name = config.environment(environment)[0]
-    config.service(service)
+    env_name = resources.config.environment(environment)[0]
+    resources.config.service(service)
     if to:
         return env_name, to
-    store = Scratchpad.in_dir(state_dir)
-    try:
-        return env_name, previous_version(store, service, env_name)
-    finally:
-        store.close()
+    return env_name, previous_version(resources.store, service, env_name)
 
 
-def run_rollback(config: RunbookConfig, service: str, environment: str | None, requester: str,
-                 sink: Callable[[Event], None], state_dir: Path, to: str | None = None,
-                 terminal_prompt: TerminalPrompt | None = None) -> int:
-    """Run the rollback as a deploy of kind "rollback"; returns the deploy's exit code."""
-    env_name, version = rollback_target(config, state_dir, service, environment, to)
-    request = DeployRequest(service=service, version=version, environment=env_name, requester=requester,
+def run_rollback(resources: Resources, service: str, environment: str | None, sink: Callable[[Event], None],
+                 to: str | None = None, terminal_prompt: TerminalPrompt | None = None) -> int:
+    """Run the rollback as a deploy of kind "rollback", requested by the runtime's user; its exit code."""
+    env_name, version = rollback_target(resources, service, environment, to)
+    request = DeployRequest(service=service, version=version, environment=env_name, requester=resources.user,
                             kind="rollback")
-    return run_deploy(config, request, sink, state_dir, terminal_prompt=terminal_prompt)
+    return run_deploy(resources, request, sink, terminal_prompt=terminal_prompt)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from memory.records import DeploymentRecord
-from memory.scratchpad import Scratchpad
-from tools.backend import BackendError, open_backend, target_for
-from tools.config import RunbookConfig
+from skills.resources import Resources
+from tools.backend import BackendError, target_for
 from tools.models import Alarm
 
 
@@ -68,25 +66,19 @@ class ServiceReport(BaseModel):
         return "; ".join(parts)
 
 
-def service_status(config: RunbookConfig, state_dir: Path, service: str | None = None,
-                   environment: str | None = None, recent: int = 3) -> list[ServiceReport]:
+def service_status(resources: Resources, service: str | None = None, environment: str | None = None,
+                   recent: int = 3) -> list[ServiceReport]:
     """One report per (service, environment); all of them when a name is None."""
+    config = resources.config
     services = [service] if service else sorted(config.services)
     for name in services:
         config.service(name)
     environments = [config.environment(environment)[0]] if environment else sorted(config.environments)
-    store = Scratchpad.in_dir(state_dir)
     reports: list[ServiceReport] = []
-    try:
-        for env_name in environments:
-            backend = open_backend(config, env_name, state_dir)
-            try:
-                for name in services:
-                    reports.append(_report(config, backend, store, name, env_name, recent))
-            finally:
-                backend.close()
-    finally:
-        store.close()
+    for env_name in environments:
+        backend = resources.backend(env_name)
+        for name in services:
+            reports.append(_report(config, backend, resources.store, name, env_name, recent))
     return reports
 
 

@@ -12,11 +12,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     # Instant sandbox time, a known requester, no colours, and nothing from the developer's shell.
     monkeypatch.setenv("RUNBOOK_TIME_SCALE", "0")
     monkeypatch.setenv("RUNBOOK_USER", "dev")
     monkeypatch.setenv("NO_COLOR", "1")
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY", "SLACK_BOT_TOKEN"):
+    # Recall (chromadb and an embedding model, about a second of CPU and 400 MB per process) only where
+    # the test is about it: @pytest.mark.recall. Elsewhere commands go on without it, as they would
+    # with knowledge.enabled: false.
+    monkeypatch.setenv("RUNBOOK_KNOWLEDGE_ENABLED", "true" if request.node.get_closest_marker("recall") else "false")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY", "SLACK_BOT_TOKEN", "RUNBOOK_CONFIG",
+                 "RUNBOOK_DATABASE_URL", "RUNBOOK_KNOWLEDGE_URL", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.config/runbook/runbook.yaml of the developer's
     monkeypatch.chdir(tmp_path)

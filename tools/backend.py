@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from memory.errors import EXIT_FAILED, UserError
 from tools.clock import Clock
-from tools.config import ConfigError, RunbookConfig
+from tools.config import RunbookConfig
 from tools.models import (
     Alarm,
     HealthCheckInfo,
@@ -135,22 +134,3 @@ def target_for(config: RunbookConfig, service: str, environment: str | None) -> 
     return ServiceTarget(
         key=service, name=svc.service_name or service, environment=env_name, cluster=env.cluster, config=svc
     )
-
-
-def open_backend(config: RunbookConfig, environment: str | None, state_dir: Path) -> Backend:
-    """The backend the environment's config chooses."""
-    env_name, env = config.environment(environment)
-    if env.backend == "sandbox":
-        from tools.sandbox import open_sandbox
-
-        return open_sandbox(config, state_dir)
-    if env.backend == "ecs":
-        try:
-            from tools.aws import open_ecs_backend  # type: ignore[import-not-found]
-        except ImportError:
-            raise ConfigError(
-                f"Environment '{env_name}' uses backend 'ecs', which needs the AWS extra:"
-                " pip install 'runbook[aws]'."
-            ) from None
-        return open_ecs_backend(config, env_name)  # type: ignore[no-any-return]
-    raise ConfigError(f"Environment '{env_name}' names an unknown backend '{env.backend}'.")

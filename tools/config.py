@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from memory.errors import UserError
 
@@ -163,11 +163,16 @@ class AgentConfig(_Strict):
 class KnowledgeConfig(_Strict):
     """Semantic recall over runbooks, postmortems and the scratchpad's history (`runbook knowledge`)."""
 
+    enabled: bool = True  # false: no recall at all (answers and deploys go on without it)
+    # A `chroma run` server shared by the team (http://host:port); None: a local index under the state dir.
+    server_url: str | None = None
     folder: str | None = None  # markdown runbooks/postmortems; None: the examples bundled with runbook
     # auto: MiniLM when a WordPiece vocab.txt is installed, else the lexical hashing embedding
     embedding: Literal["auto", "minilm", "hashing"] = "auto"
     vocab_path: str | None = None  # a BERT uncased vocab.txt for the MiniLM model (never downloaded)
     max_section_chars: int = Field(default=1500, ge=200)  # longer sections are cut at paragraphs
+    # How long an answer (or the deploy's runbook hint) waits for recall before going on without it.
+    wait_seconds: float = Field(default=3.0, gt=0)
 
 
 class SandboxConfig(_Strict):
@@ -178,7 +183,10 @@ class SandboxConfig(_Strict):
 class RunbookConfig(_Strict):
     default_environment: str | None = None
     user: str | None = None  # who runs commands on this machine (the requester of deploys)
-    state_dir: str = ".runbook"
+    state_dir: str = ".runbook"  # local state (recall's index, logs); relative to the config file's folder
+    # Where everything shared lives (deployments, events, approvals, locks, checkpoints, the sandbox
+    # fleet): a SQLAlchemy URL, SQLite (default: <state_dir>/runbook.db) or postgresql+psycopg://.
+    database_url: str | None = None
     environments: dict[str, EnvironmentConfig]
     services: dict[str, ServiceConfig]
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
@@ -186,7 +194,22 @@ class RunbookConfig(_Strict):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
 
-    source: str = Field(default="<built-in sandbox>", exclude=True)
+    source: str = Field(default="<built-in sandbox>", exclude=True)  # the file as shown to the person
+    path: Path | None = Field(default=None, exclude=True)  # the file read (None: the built-in sandbox)
+    found_by: str = Field(default="built-in", exclude=True)  # how it was found (see tools.config_files)
+    base_dir: Path | None = Field(default=None, exclude=True)  # relative paths resolve here (None: cwd)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_dir_is_a_folder(cls, value: str) -> str:
+        if "://" in value:
+            raise ValueError("state_dir is a folder; name a database with database_url instead")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @model_validator(mode="after")
     def _production_approves_in_slack(self) -> RunbookConfig:
@@ -230,17 +253,38 @@ class RunbookConfig(_Strict):
             ) from None
 
     def state_path(self, base: Path | None = None) -> Path:
-        """Where runbook keeps its state; relative paths are relative to `base` (the cwd)."""
-        path = Path(self.state_dir)
-        if not path.is_absolute():
-            path = (base or Path.cwd()) / path
-        return path
+        """Where runbook keeps its local state; a relative state_dir is relative to the config file's folder."""
+        return self.resolve(self.state_dir, base)
+
+    def resolve(self, path: str, base: Path | None = None) -> Path:
+        """A path from the config: absolute, or relative to the config file's folder (built-in: the cwd)."""
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute():
+            resolved = (base or self.base_dir or Path.cwd()) / resolved
+        return resolved
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return any(env.backend == "sandbox" for env in self.environments.values())
 
     def current_user(self) -> str:
         """The person running this command: RUNBOOK_USER, else the config's user, else the OS user."""
         import getpass
 
         return os.environ.get("RUNBOOK_USER") or self.user or getpass.getuser()
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg", "postgresql", "postgres")
+
+
+def check_database_url(url: str) -> str:
+    """The URL with PostgreSQL spelled as SQLAlchemy's psycopg (3) driver wants it; ValueError if unsupported."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES or not rest:
+        raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + rest
+    return url
 
 
 def _describe_error(error: dict[str, Any]) -> str:
@@ -270,27 +314,15 @@ def parse_config(data: Any, source: str) -> RunbookConfig:
 
 
 def load_config(path: Path | None = None, cwd: Path | None = None) -> RunbookConfig:
-    """Load `path`, else `runbook.yaml` in `cwd`, else the built-in sandbox configuration."""
-    cwd = cwd or Path.cwd()
-    if path is None:
-        candidate = cwd / CONFIG_FILENAME
-        if not candidate.exists():
-            return sandbox_default_config()
-        path = candidate
-    if not path.exists():
-        raise ConfigError(f"{path}: no such config file.")
-    shown = os.path.relpath(path, cwd) if path.resolve().is_relative_to(cwd.resolve()) else str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{shown}: not valid YAML{where}.") from None
-    return parse_config(data, shown)
+    """The configuration as `runbook` finds it (see `tools.config_files.find_config`)."""
+    from tools.config_files import read_config
+
+    return read_config(path, cwd=cwd)
 
 
-def sandbox_default_config() -> RunbookConfig:
-    """The configuration used when there is no runbook.yaml: the built-in sandbox fleet."""
+def sandbox_default_config(base_dir: Path | None = None) -> RunbookConfig:
+    """The configuration used when no runbook.yaml is found: the built-in sandbox fleet."""
     text = resources.files("tools.sandbox").joinpath("default_config.yaml").read_text()
     config = parse_config(yaml.safe_load(text), "<built-in sandbox>")
+    config.base_dir = base_dir
     return config

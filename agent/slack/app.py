@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from slack_bolt import App
@@ -14,14 +13,17 @@ from tools import slack_api, slack_cards
 from tools.config import RunbookConfig
 
 
-def build_app(config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient, signing_secret: str) -> App:
-    """A Bolt app whose handlers ack first and then work (Bolt answers Slack as soon as ack() runs)."""
+def build_app(config: RunbookConfig, client: slack_api.SlackClient, signing_secret: str) -> App:
+    """A Bolt app whose handlers ack first and then work (Bolt answers Slack as soon as ack() runs).
+    Each click or message gets its own runtime (`agent.runtime`) over the bot's config."""
+    from agent.runtime import runtime_for
+
     logger = logging.getLogger("runbook.slack.bolt")
     logger.setLevel(logging.ERROR)  # Bolt warns when SLACK_BOT_TOKEN is set and a client is given too
     app = App(client=client.web, signing_secret=signing_secret, process_before_response=False,
               raise_error_for_unhandled_request=False, logger=logger)
-    clicks = ApprovalClicks(config, state_dir, client)
-    chat = Chat(config, state_dir, client)
+    clicks = ApprovalClicks(config, lambda: runtime_for(config), client)
+    chat = Chat(config, lambda: runtime_for(config), client)
 
     @app.action(slack_cards.APPROVE_ACTION)
     def approve(ack: Any, body: dict[str, Any]) -> None:

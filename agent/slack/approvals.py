@@ -9,15 +9,17 @@ decision wins and every later click changes nothing. Refusals are ephemeral repl
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
 from tools import slack_api, slack_cards
-from tools.backend import open_backend
 from tools.config import ConfigError, RunbookConfig
+
+if TYPE_CHECKING:
+    from agent.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ class ClickRefused(Exception):
 
 
 class ApprovalClicks:
-    def __init__(self, config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient) -> None:
-        self.config, self.state_dir, self.client = config, state_dir, client
+    def __init__(self, config: RunbookConfig, runtime: Callable[[], Runtime], client: slack_api.SlackClient) -> None:
+        self.config, self.runtime, self.client = config, runtime, client
 
     def handle(self, body: dict[str, Any], decision: gate.Decision) -> None:
         """Process one click (after the ack); never raises for a click a person could make."""
@@ -48,8 +50,8 @@ class ApprovalClicks:
         value = slack_cards.ButtonValue.decode(str(actions[0].get("value", "")))
         if value is None or not user_id:
             raise ClickRefused("This button does not belong to a runbook approval request; nothing changed.")
-        store = Scratchpad.in_dir(self.state_dir)
-        try:
+        with self.runtime() as runtime:
+            store = runtime.store
             record = store.get_approval(value.request_id)
             if record is None or record.deployment_id != value.deployment_id:
                 raise ClickRefused("This card does not match any approval request of that deploy; nothing changed.")
@@ -59,7 +61,7 @@ class ApprovalClicks:
             self._check_clicker(user_id, record, env_name, decision, env.approval.allow_self_approval)
             by = self.config.slack.runbook_user(user_id) or str(body["user"].get("username") or user_id)
             try:
-                stored = gate.decide(store, record, decision, by=by, channel="slack", now=self._now(env_name),
+                stored = gate.decide(store, record, decision, by=by, channel="slack", now=runtime.wall.now(),
                                      policy=env.approval, expected_digest=value.image_digest)
             except gate.ApprovalError:
                 latest = store.get_approval(record.id)
@@ -67,8 +69,6 @@ class ApprovalClicks:
                     self._show(store, latest, None, channel, ts, clicked)
                 raise
             self._show(store, stored, f"<@{user_id}>", channel, ts, clicked)
-        finally:
-            store.close()
 
     def _check_clicker(self, user_id: str, record: ApprovalRecord, env_name: str, decision: str,
                        allow_self: bool) -> None:
@@ -89,13 +89,6 @@ class ApprovalClicks:
         if requester == user_id:
             raise ClickRefused(
                 f"You requested this {env_name} deploy and cannot approve it; another approver must.")
-
-    def _now(self, env_name: str):  # type: ignore[no-untyped-def]
-        backend = open_backend(self.config, env_name, self.state_dir)
-        try:
-            return backend.clock.now()
-        finally:
-            backend.close()
 
     def _show(self, store: Scratchpad, record: ApprovalRecord, who: str | None, channel: str, ts: str,
               clicked: list[dict[str, Any]]) -> None:

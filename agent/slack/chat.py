@@ -10,11 +10,14 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from tools import slack_api
 from tools.config import RunbookConfig
+
+if TYPE_CHECKING:
+    from agent.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -40,8 +43,8 @@ class SeenEvents:
 
 
 class Chat:
-    def __init__(self, config: RunbookConfig, state_dir: Path, client: slack_api.SlackClient) -> None:
-        self.config, self.state_dir, self.client = config, state_dir, client
+    def __init__(self, config: RunbookConfig, runtime: Callable[[], Runtime], client: slack_api.SlackClient) -> None:
+        self.config, self.runtime, self.client = config, runtime, client
         self.seen = SeenEvents()
 
     def on_event(self, body: dict[str, Any]) -> None:
@@ -72,8 +75,9 @@ class Chat:
         except ImportError:
             return "I can't answer questions here yet (the conversation agent is not installed)."
         try:
-            return str(answer(question, session_id=session_id, asker=asker, config=self.config,
-                              state_dir=self.state_dir))
+            with self.runtime() as runtime:
+                runtime.acting_for = asker
+                return str(answer(question, session_id, runtime))
         except Exception as exc:  # noqa: BLE001 - one line for the person, never a traceback in Slack
             log.exception("answering a Slack question failed")
             return f"Sorry, I could not answer that ({type(exc).__name__})."

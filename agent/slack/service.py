@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from memory.outcome import Stopped
+
 EXIT_BAD_INPUT = 2
 
 
@@ -49,7 +51,7 @@ def run_service(config_path: Path | None, port: int | None, host: str | None, mo
     from tools.slack_api import SlackClient, api_base_url
 
     try:
-        app = build_app(config, config.state_path(), SlackClient(token, api_base_url(config)), secret)
+        app = build_app(config, SlackClient(token, api_base_url(config)), secret)
     except Exception as exc:  # noqa: BLE001 - Bolt checks the token with auth.test at start
         print(f"Error: the Slack bot could not start ({type(exc).__name__}: check SLACK_BOT_TOKEN).",
               file=sys.stderr)
@@ -73,7 +75,7 @@ def run_service(config_path: Path | None, port: int | None, host: str | None, mo
                 return 1
             print(f"runbook Slack bot: listening on {server.url}", flush=True)
             server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         return 0
     finally:
         if in_main_thread and previous is not None:

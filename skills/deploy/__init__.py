@@ -10,44 +10,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 
 from memory.records import DeploymentRecord
 from skills.deploy.context import (
+    DeployContext,
     DeployInputError,
     DeployRequest,
     TerminalPrompt,
 )
-from skills.deploy.driver import CHECKPOINT_FILE, close_context, drive, open_context
+from skills.deploy.driver import drive
 from skills.deploy.resume import resume_deploy
 from skills.events import DeployStarted, Event
-from tools.config import RunbookConfig
+from skills.resources import Resources
 
-__all__ = ["CHECKPOINT_FILE", "DeployInputError", "DeployRequest", "run_deploy", "resume_deploy"]
+__all__ = ["DeployInputError", "DeployRequest", "run_deploy", "resume_deploy"]
 
 
 def run_deploy(
-    config: RunbookConfig,
+    resources: Resources,
     request: DeployRequest,
     sink: Callable[[Event], None],
-    state_dir: Path,
     terminal_prompt: TerminalPrompt | None = None,
 ) -> int:
     """Run one deploy to its end and return its exit code. Raises ConfigError for bad input."""
     from skills.deploy.graph import TOTAL_STEPS
 
-    ctx = open_context(config, request, sink, state_dir, terminal_prompt)
-    try:
-        started = ctx.now()
-        ctx.store.record_deployment(DeploymentRecord(
-            id=request.deployment_id, service=request.service, environment=request.environment, from_version=None,
-            to_version=request.version, requester=request.requester, started_at=started, kind=request.kind,
-        ))
-        ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
-                               requester=request.requester, total_steps=TOTAL_STEPS, dry_run=request.dry_run,
-                               auto_rollback=request.auto_rollback))
-        # The request goes into the first checkpoint: `runbook resume` rebuilds it from there.
-        return drive(ctx, {"deployment_id": request.deployment_id, "started_at": started.isoformat(),
-                           "request": asdict(request)})
-    finally:
-        close_context(ctx)
+    ctx = DeployContext.open(resources, request, sink, terminal_prompt)
+    started = ctx.now()
+    ctx.store.record_deployment(DeploymentRecord(
+        id=request.deployment_id, service=request.service, environment=request.environment, from_version=None,
+        to_version=request.version, requester=request.requester, started_at=started, kind=request.kind,
+    ))
+    ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
+                           requester=request.requester, total_steps=TOTAL_STEPS, dry_run=request.dry_run,
+                           auto_rollback=request.auto_rollback))
+    # The request goes into the first checkpoint: `runbook resume` rebuilds it from there.
+    return drive(ctx, {"deployment_id": request.deployment_id, "started_at": started.isoformat(),
+                       "request": asdict(request)})

@@ -31,7 +31,7 @@ def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -
     record = gate.open_request(
         ctx.store, deployment_id=req.deployment_id, service=req.service, environment=req.environment,
         from_version=state.get("from_version"), to_version=req.version, image_digest=image_digest,
-        requester=req.requester, now=ctx.now(), policy=policy,
+        requester=req.requester, now=ctx.wall_now(), policy=policy,
     )
     how = []
     if policy.terminal:
@@ -71,12 +71,12 @@ def wait_for_decision(
         record = store.get_approval(approval_id)
         if record is None:
             raise RuntimeError(f"approval request {approval_id} vanished from the store")
-        now = clock.now()
+        now, world_now = ctx.wall_now(), clock.now()
         if record.status == "pending" and now >= record.expires_at:
             record = gate.expire(store, record, now)
-        if record.status == "pending" and (now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
-            last_canary_check = now
-            settled = now - timedelta(seconds=ctx.backend.metrics.settle_seconds(ctx.target))
+        if record.status == "pending" and (world_now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
+            last_canary_check = world_now
+            settled = world_now - timedelta(seconds=ctx.backend.metrics.settle_seconds(ctx.target))
             judgement = judge_window(ctx, stable_version, settled - window, settled)
             ctx.emit(MetricsObserved(phase="approval_wait", elapsed_seconds=window.total_seconds(),
                                      window_seconds=window.total_seconds(), readings=judgement.readings, final=True))

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypedDict
 
 from memory.errors import UserError
@@ -17,7 +16,8 @@ from memory.outcome import Outcome
 from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
 from skills.events import Event
-from tools.backend import Backend
+from skills.resources import Resources
+from tools.backend import Backend, target_for
 from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
 from tools.models import ServiceTarget
 
@@ -69,17 +69,33 @@ class DeployRequest:
 
 @dataclass
 class DeployContext:
-    """The injected world: config, backend, store, event sink and (optionally) a terminal prompt."""
+    """One deploy's view of the injected world (the runtime's `Resources`), its request and its sink."""
 
-    config: RunbookConfig
+    resources: Resources
     env: EnvironmentConfig
     target: ServiceTarget
     backend: Backend
-    store: Scratchpad
     sink: Callable[[Event], None]
     request: DeployRequest
-    state_dir: Path
     terminal_prompt: TerminalPrompt | None = None
+
+    @classmethod
+    def open(cls, resources: Resources, request: DeployRequest, sink: Callable[[Event], None],
+             terminal_prompt: TerminalPrompt | None = None) -> DeployContext:
+        """The deploy's context; raises ConfigError for an unknown service or environment."""
+        config = resources.config
+        target = target_for(config, request.service, request.environment)
+        request.environment, env = config.environment(request.environment)
+        return cls(resources=resources, env=env, target=target, backend=resources.backend(request.environment),
+                   sink=sink, request=request, terminal_prompt=terminal_prompt)
+
+    @property
+    def config(self) -> RunbookConfig:
+        return self.resources.config
+
+    @property
+    def store(self) -> Scratchpad:
+        return self.resources.store
 
     @property
     def holder(self) -> str:
@@ -95,12 +111,17 @@ class DeployContext:
         return f"{self.target.key}/{self.target.environment}"
 
     def now(self) -> datetime:
+        """The world's time (virtual in the sandbox): what events and metrics windows are stamped with."""
         return self.backend.clock.now()
+
+    def wall_now(self) -> datetime:
+        """People's time: approval requests, their expiry and the deploy lock run on it in every time scale."""
+        return self.resources.wall.now()
 
     def keep_lock(self) -> None:
         """Extend the deploy lock from a wait loop, so that a lock within its TTL means a live deploy."""
         try:
-            self.store.refresh_lock(self.lock_key, self.request.deployment_id, self.now(), LOCK_TTL_SECONDS)
+            self.store.refresh_lock(self.lock_key, self.request.deployment_id, self.wall_now(), LOCK_TTL_SECONDS)
         except KeyError:
             raise LockLost(f"The deploy lock of {self.lock_key} was released while the deploy ran.") from None
         except LockHeld as held:

@@ -7,53 +7,21 @@ Ctrl-C) the canary is removed, the lock released and the outcome recorded (`aban
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from memory.outcome import Outcome
-from memory.scratchpad import Scratchpad
+from memory.outcome import Outcome, Stopped
 from skills.approval import abort
-from skills.deploy.context import DeployContext, DeployRequest, DeployState, LockLost, TerminalPrompt
-from skills.events import DeployFinished, Event
-from tools.backend import BackendError, open_backend, target_for
-from tools.config import RunbookConfig
+from skills.deploy.context import DeployContext, DeployState, LockLost
+from skills.events import DeployFinished
+from tools.backend import BackendError
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
-CHECKPOINT_FILE = "checkpoints.db"
-
-
-def checkpointer(state_dir: Path):  # type: ignore[no-untyped-def]
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    return SqliteSaver(sqlite3.connect(state_dir / CHECKPOINT_FILE, check_same_thread=False))
-
 
 def thread_of(deployment_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": deployment_id}}
-
-
-def open_context(config: RunbookConfig, request: DeployRequest, sink: Callable[[Event], None], state_dir: Path,
-                 terminal_prompt: TerminalPrompt | None = None) -> DeployContext:
-    """The deploy's world: its backend and store are open until `close_context`."""
-    target = target_for(config, request.service, request.environment)
-    env_name, env = config.environment(request.environment)
-    request.environment = env_name
-    state_dir.mkdir(parents=True, exist_ok=True)
-    backend = open_backend(config, env_name, state_dir)
-    return DeployContext(config=config, env=env, target=target, backend=backend, store=Scratchpad.in_dir(state_dir),
-                         sink=sink, request=request, state_dir=state_dir, terminal_prompt=terminal_prompt)
-
-
-def close_context(ctx: DeployContext) -> None:
-    try:
-        ctx.backend.close()
-    finally:
-        ctx.store.close()
 
 
 @dataclass
@@ -68,14 +36,9 @@ def last_checkpoint(ctx: DeployContext) -> Checkpoint | None:
     """The deployment's last checkpoint, or None if its graph never saved one."""
     from skills.deploy.graph import build_deploy_graph
 
-    if not (ctx.state_dir / CHECKPOINT_FILE).exists():
-        return None
-    saver = checkpointer(ctx.state_dir)
-    try:
+    with ctx.resources.checkpointer() as saver:
         app = build_deploy_graph(ctx).compile(checkpointer=saver)
         snapshot = app.get_state(thread_of(ctx.request.deployment_id))
-    finally:
-        saver.conn.close()
     if snapshot.created_at is None:
         return None
     return Checkpoint(values=dict(snapshot.values), next_steps=tuple(snapshot.next))
@@ -83,13 +46,17 @@ def last_checkpoint(ctx: DeployContext) -> Checkpoint | None:
 
 def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
     """Run the graph to its end and return the exit code: from `first_input`, or (None) from its last checkpoint."""
+    from skills.deploy.graph import build_deploy_graph
+
+    with ctx.resources.checkpointer() as saver:
+        return _drive(ctx, build_deploy_graph(ctx).compile(checkpointer=saver), first_input)
+
+
+def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> int:
     from langgraph.types import Command
 
     from skills.deploy.approval_step import wait_for_decision
-    from skills.deploy.graph import build_deploy_graph
 
-    saver = checkpointer(ctx.state_dir)
-    app = build_deploy_graph(ctx).compile(checkpointer=saver)
     thread = thread_of(ctx.request.deployment_id)
     try:
         result = app.invoke(first_input, thread)
@@ -99,20 +66,19 @@ def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
                                          state.get("from_version") or "")
             result = app.invoke(Command(resume=decision), thread)
         return Outcome(result.get("outcome") or Outcome.SUCCEEDED).exit_code
-    except (Exception, KeyboardInterrupt) as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        abandon(ctx, cast(DeployState, app.get_state(thread).values),
-                "interrupted by the user" if interrupted else str(exc))
-        if interrupted:
-            raise
+    except (Exception, KeyboardInterrupt, Stopped) as exc:
+        stopped = exc if isinstance(exc, Stopped) else Stopped() if isinstance(exc, KeyboardInterrupt) else None
+        outcome = stopped.outcome if stopped else Outcome.FAILED
+        reason = outcome.meaning if stopped else str(exc)
+        abandon(ctx, cast(DeployState, app.get_state(thread).values), reason, outcome)
+        if stopped is not None:
+            raise stopped from None
         if isinstance(exc, (BackendError, LockLost)):
             return 1
         raise
-    finally:
-        saver.conn.close()
 
 
-def abandon(ctx: DeployContext, state: DeployState, reason: str) -> None:
+def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
     """Leave nothing half-done after an unexpected stop: canary gone, lock released, outcome recorded."""
     req = ctx.request
     lock = ctx.store.get_lock(ctx.lock_key)
@@ -126,11 +92,11 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str) -> None:
             reason += " (the canary could not be removed: remove it by hand)"
     pending = ctx.store.approval_for_deployment(req.deployment_id)
     if pending is not None and pending.status == "pending":
-        abort(ctx.store, pending, ctx.now(), reason)
+        abort(ctx.store, pending, ctx.wall_now(), reason)
     ctx.store.release_lock(ctx.lock_key, req.deployment_id)
-    ctx.store.update_deployment(req.deployment_id, status=Outcome.FAILED, ended_at=ctx.now(), detail=reason)
+    ctx.store.update_deployment(req.deployment_id, status=outcome, ended_at=ctx.now(), detail=reason)
     ctx.emit(DeployFinished(
-        outcome=Outcome.FAILED, exit_code=Outcome.FAILED.exit_code, headline=Outcome.FAILED.headline, service=req.service,
+        outcome=outcome, exit_code=outcome.exit_code, headline=outcome.headline, service=req.service,
         environment=req.environment, from_version=state.get("from_version"), to_version=req.version,
         observations=[reason], next_steps=[f"{req.service}: the canary was removed and the deploy lock released."],
     ))

@@ -1,44 +1,41 @@
-"""What the deploy takes from, and gives to, runbook's semantic memory. Both are best effort:
-memory helps people, so a broken index never fails or blocks a deploy."""
+"""What the deploy takes from runbook's semantic memory: the service's deploy runbook, as a hint in the
+pre-checks. Best effort: memory helps people, so a broken or slow index never fails or blocks a deploy.
+
+The lookup runs beside the deploy (`memory.recall_lookup`, a forked child), so chromadb and the
+embedding model never load into the deploy's own process; it starts with the pre-checks and is read
+when they end. The deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from memory.recall_lookup import RecallLookup, RecallQuery, RecallUnavailable, recall_with
 from skills.deploy.context import DeployContext
 from skills.events import CheckPassed, Progress
 
 
-def _options(ctx: DeployContext) -> dict[str, str | None]:
-    knowledge = ctx.config.knowledge
-    return {"folder": knowledge.folder, "embedding": knowledge.embedding, "vocab_path": knowledge.vocab_path}
-
-
-def show_deploy_runbook(ctx: DeployContext) -> None:
-    """Point the person at the service's deploy runbook, when the team wrote one."""
-    from memory.recall import deploy_runbook_hint
-
+def start_deploy_runbook_lookup(ctx: DeployContext) -> RecallLookup | None:
+    """Look up the service's deploy runbook in the background; None when recall cannot start."""
+    query = RecallQuery(query=f"how to deploy {ctx.target.key}: deploy runbook, pre-checks, rollout, rollback",
+                        kinds=["runbook"], service=ctx.target.key, limit=5)
     try:
-        hit = deploy_runbook_hint(ctx.target.key, state_dir=ctx.state_dir, **_options(ctx))  # type: ignore[arg-type]
+        return recall_with(ctx.resources.recall_settings, [query])
     except Exception:  # noqa: BLE001 - see the module docstring
+        return None
+
+
+def show_deploy_runbook(ctx: DeployContext, lookup: RecallLookup | None) -> None:
+    """Point the person at the service's deploy runbook, when the team wrote one."""
+    if lookup is None:
         return
+    try:
+        [hits] = lookup.result(ctx.resources.recall_settings.wait_seconds)
+    except (RecallUnavailable, ValueError):
+        return
+    hit = next((h for h in hits if "deploy" in f"{h.title} {h.heading}".lower()), None)
     if hit is None:
         return
     ctx.emit(Progress(message="Looking up the deploy runbook..."))
     ctx.emit(CheckPassed(check="deploy_runbook", message=f"Deploy runbook: {Path(hit.source).name}",
                          details=[f"§ {hit.heading}", f"runbook knowledge search 'deploy {ctx.target.key}' shows it"]))
-
-
-def remember_deployment(ctx: DeployContext) -> None:
-    """Index the finished deployment's summary so "what happened last time?" finds it."""
-    from memory.recall import Recall
-
-    record = ctx.store.get_deployment(ctx.request.deployment_id)
-    if record is None:
-        return
-    try:
-        options = _options(ctx)
-        Recall.in_state_dir(ctx.state_dir, embedding=options["embedding"],
-                            vocab_path=options["vocab_path"]).index_deployment(record)
-    except Exception:  # noqa: BLE001 - see the module docstring
-        return

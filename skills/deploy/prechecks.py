@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from memory.outcome import Outcome
+from memory.recall_lookup import RecallLookup
 from memory.records import LockHeld
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
-from skills.deploy.knowledge import show_deploy_runbook
+from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -23,8 +24,17 @@ def _when(value: datetime | None) -> str:
 
 
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
-    req, target, backend = ctx.request, ctx.target, ctx.backend
     ctx.emit(StepStarted(number=1, total=total_steps, title="Pre-deployment Checks"))
+    hint = start_deploy_runbook_lookup(ctx)  # beside the checks; read when they pass
+    try:
+        return _checks(ctx, hint)
+    finally:
+        if hint is not None:
+            hint.close()
+
+
+def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
+    req, target, backend = ctx.request, ctx.target, ctx.backend
 
     def fail(check: str, message: str, details: list[str] | None = None,
              outcome: Outcome = Outcome.CHECKS_FAILED) -> DeployState:
@@ -87,7 +97,7 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
     if service.deployment_in_progress:
         return fail("deployment_lock", f"{target.key} already has a rollout in progress on the platform.")
     try:
-        ctx.store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.now(), LOCK_TTL_SECONDS)
+        ctx.store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.wall_now(), LOCK_TTL_SECONDS)
     except LockHeld as held:
         lock = held.lock
         return fail(
@@ -108,7 +118,7 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
         check="rollback_target",
         message=f"Rollback target: {service.version} ({'healthy' if all_healthy else 'degraded'})",
     ))
-    show_deploy_runbook(ctx)
+    show_deploy_runbook(ctx, hint)
     ctx.emit(StepFinished(number=1, ok=True, message="All pre-deployment checks passed"))
     return {
         "lock_acquired": True,

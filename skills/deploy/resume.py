@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from memory.outcome import Outcome
 from memory.records import DeploymentRecord, LockRecord
 from memory.scratchpad import Scratchpad
 from skills.deploy.context import (
@@ -25,9 +25,9 @@ from skills.deploy.context import (
     TerminalPrompt,
     holder_process,
 )
-from skills.deploy.driver import abandon, close_context, drive, last_checkpoint, open_context
+from skills.deploy.driver import abandon, drive, last_checkpoint
 from skills.events import DeployStarted, Event, Progress
-from tools.config import RunbookConfig
+from skills.resources import Resources
 
 # Where a resumed deploy picks up, by the graph node it runs next.
 RESUME_POINTS = {
@@ -47,11 +47,9 @@ HARMLESS_OUTCOMES = ("dry_run", "checks_failed")
 
 
 def resume_deploy(
-    config: RunbookConfig,
+    resources: Resources,
     deployment_id: str,
     sink: Callable[[Event], None],
-    state_dir: Path,
-    user: str,
     *,
     abort: bool = False,
     force: bool = False,
@@ -62,40 +60,38 @@ def resume_deploy(
     Returns the deploy's exit code (0 once an abort is done); raises DeployInputError, changing
     nothing, when the deployment is unknown, finished, still alive, or overtaken by a later deploy.
     """
-    record = _running_deployment(state_dir, deployment_id)
+    user = resources.user
+    record = _running_deployment(resources.store, deployment_id)
     request = DeployRequest(service=record.service, version=record.to_version, environment=record.environment,
                             requester=record.requester, kind=record.kind, deployment_id=record.id)
     # The terminal prompt decides as the requester: offered only to the requester themselves.
-    ctx = open_context(config, request, sink, state_dir, terminal_prompt if user == record.requester else None)
-    try:
-        seen = _lock_of_a_dead_deploy(ctx, force)
-        checkpoint = last_checkpoint(ctx)
-        if not abort:
-            _refuse_if_overtaken(ctx, record)
-            if checkpoint is None or not checkpoint.next_steps:
-                raise DeployInputError(f"Deployment {record.id} has no saved step to resume from;"
-                                       f" close it with: runbook resume {record.id} --abort")
-        asked = (checkpoint.values.get("request") if checkpoint else None) or _asked_at_start(ctx)
-        request.auto_rollback = bool(asked.get("auto_rollback"))
-        request.dry_run = bool(asked.get("dry_run"))
-        # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
-        if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.now(), LOCK_TTL_SECONDS) is None:
-            raise DeployInputError(f"The deploy lock of {ctx.lock_key} changed hands while {record.id} was being"
-                                   " resumed (by another command?); nothing changed.")
-        ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
-                               requester=request.requester, total_steps=_total_steps(),
-                               dry_run=request.dry_run, auto_rollback=request.auto_rollback))
-        if abort:
-            ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
-            state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
-            abandon(ctx, state, f"abandoned by {user}")
-            return 0
-        assert checkpoint is not None
-        where = RESUME_POINTS.get(checkpoint.next_steps[0], checkpoint.next_steps[0])
-        ctx.emit(Progress(message=f"Resuming deployment {record.id} from its last checkpoint ({where})..."))
-        return drive(ctx, None)
-    finally:
-        close_context(ctx)
+    ctx = DeployContext.open(resources, request, sink, terminal_prompt if user == record.requester else None)
+    seen = _lock_of_a_dead_deploy(ctx, force)
+    checkpoint = last_checkpoint(ctx)
+    if not abort:
+        _refuse_if_overtaken(ctx, record)
+        if checkpoint is None or not checkpoint.next_steps:
+            raise DeployInputError(f"Deployment {record.id} has no saved step to resume from;"
+                                   f" close it with: runbook resume {record.id} --abort")
+    asked = (checkpoint.values.get("request") if checkpoint else None) or _asked_at_start(ctx)
+    request.auto_rollback = bool(asked.get("auto_rollback"))
+    request.dry_run = bool(asked.get("dry_run"))
+    # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
+    if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.wall_now(), LOCK_TTL_SECONDS) is None:
+        raise DeployInputError(f"The deploy lock of {ctx.lock_key} changed hands while {record.id} was being"
+                               " resumed (by another command?); nothing changed.")
+    ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
+                           requester=request.requester, total_steps=_total_steps(),
+                           dry_run=request.dry_run, auto_rollback=request.auto_rollback))
+    if abort:
+        ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
+        state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
+        abandon(ctx, state, f"abandoned by {user}", Outcome.ABANDONED)
+        return 0
+    assert checkpoint is not None
+    where = RESUME_POINTS.get(checkpoint.next_steps[0], checkpoint.next_steps[0])
+    ctx.emit(Progress(message=f"Resuming deployment {record.id} from its last checkpoint ({where})..."))
+    return drive(ctx, None)
 
 
 def _total_steps() -> int:
@@ -104,12 +100,8 @@ def _total_steps() -> int:
     return TOTAL_STEPS
 
 
-def _running_deployment(state_dir: Path, deployment_id: str) -> DeploymentRecord:
-    store = Scratchpad.in_dir(state_dir)
-    try:
-        record = store.find_deployment(deployment_id)
-    finally:
-        store.close()
+def _running_deployment(store: Scratchpad, deployment_id: str) -> DeploymentRecord:
+    record = store.find_deployment(deployment_id)
     if record is None:
         raise DeployInputError(f"No deployment matches '{deployment_id}' (runbook history lists them).")
     if record.status != "running":
@@ -137,7 +129,7 @@ def _held_by_other(ctx: DeployContext, other: str, holder: str) -> str:
 def _lock_of_a_dead_deploy(ctx: DeployContext, force: bool) -> LockRecord | None:
     """The deploy lock as it is now (None: free), unless it shows the deployment, or another, alive."""
     lock = ctx.store.get_lock(ctx.lock_key)
-    if lock is None or lock.expires_at <= ctx.now():
+    if lock is None or lock.expires_at <= ctx.wall_now():
         return lock
     dep_id = ctx.request.deployment_id
     if lock.deployment_id != dep_id:

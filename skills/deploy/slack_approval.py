@@ -26,7 +26,7 @@ def post_card(ctx: DeployContext, record: ApprovalRecord, event: ApprovalRequest
     label = "slack:" + channel
     if record.slack_ts:  # a resumed deploy: the card is already there
         return label
-    client = slack_api.client_for(ctx.config)
+    client = ctx.resources.slack()
     try:
         if client is None:
             raise slack_api.SlackApiError(
@@ -47,7 +47,7 @@ def show_outcome(ctx: DeployContext, record: ApprovalRecord) -> None:
     """Replace the card's buttons with the outcome, unless the bot already did (Slack decisions)."""
     if not record.slack_ts or not record.slack_channel or record.channel == "slack":
         return
-    client = slack_api.client_for(ctx.config)
+    client = ctx.resources.slack()
     card = slack_cards.card_for_deployment(ctx.store, record.deployment_id, record.id)
     if client is None or card is None:
         return

@@ -8,7 +8,6 @@ from memory.outcome import Outcome
 from skills.deploy.approval_step import rollback_command
 from skills.deploy.canary import canary_task_count
 from skills.deploy.context import DeployContext, DeployState
-from skills.deploy.knowledge import remember_deployment
 from skills.events import DeployFinished
 
 
@@ -65,7 +64,6 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
     )
     if state.get("lock_acquired"):
         ctx.store.release_lock(ctx.lock_key, req.deployment_id)
-    remember_deployment(ctx)
     ctx.emit(DeployFinished(
         outcome=outcome, exit_code=outcome.exit_code, headline=outcome.headline, service=target.key,
         environment=req.environment, from_version=from_version, to_version=req.version, duration_seconds=duration,

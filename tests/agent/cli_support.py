@@ -14,9 +14,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from agent.cli import app
-from tools.backend import open_backend, target_for
-from tools.config import load_config
-from tools.sandbox import open_sandbox
+from agent.runtime import open_runtime
+from tools.backend import Backend, target_for
 
 RUNBOOK = [sys.executable, "-c", "from agent.cli import main; main()"]
 
@@ -50,10 +49,9 @@ def deciding(decision: str, user: str = "alice", service: str = "checkout-api", 
 
 def fleet_snapshot(service: str = "checkout-api", environment: str = "production") -> dict[str, Any]:
     """What a user could observe of one service: used to prove that nothing changed."""
-    config = load_config()
-    backend = open_backend(config, environment, config.state_path())
-    try:
-        target = target_for(config, service, environment)
+    with open_runtime() as runtime:
+        backend = runtime.backend(environment)
+        target = target_for(runtime.config, service, environment)
         status = backend.platform.describe_service(target)
         return {
             "version": status.version,
@@ -62,14 +60,13 @@ def fleet_snapshot(service: str = "checkout-api", environment: str = "production
             "canary": backend.platform.canary_tasks(target),
             "revision": backend.platform.current_task_definition(target).revision,
         }
-    finally:
-        backend.close()
 
 
-def sandbox_fleet():  # type: ignore[no-untyped-def]
-    """The sandbox's test helpers (set_alarm, set_secret_readable, ...), on a fresh backend."""
-    config = load_config()
-    return open_sandbox(config, config.state_path())
+@contextmanager
+def sandbox_fleet() -> Iterator[Backend]:
+    """The sandbox's test helpers (set_alarm, set_secret_readable, ...), on the fleet commands here use."""
+    with open_runtime() as runtime:
+        yield runtime.backend(runtime.config.default_environment or "production")
 
 
 def canary_degrades_while_waiting(monkeypatch) -> None:  # type: ignore[no-untyped-def]

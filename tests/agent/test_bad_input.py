@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from memory.scratchpad import Scratchpad
-from tests.agent.cli_support import fleet_snapshot, run_cli
+from agent.runtime import open_runtime
+from tests.agent.cli_support import fleet_snapshot, run_cli, sandbox_fleet
 from tools.backend import target_for
 from tools.config import load_config
-from tools.sandbox import open_sandbox
 
 
 def deploy(*args: str):  # type: ignore[no-untyped-def]
@@ -42,13 +41,9 @@ def test_bad_input_is_refused_and_changes_nothing(args: tuple[str, ...], exit_co
 
 
 def test_deploy_in_progress_names_the_holder() -> None:
-    config = load_config()
-    backend = open_sandbox(config, config.state_path())
-    now = backend.clock.now()
-    backend.close()
-    store = Scratchpad.in_dir(config.state_path())
-    store.acquire_lock("checkout-api/production", "erin@build-7 (pid 4242)", "dep-other", now, 600)
-    store.close()
+    with open_runtime() as runtime:
+        runtime.store.acquire_lock("checkout-api/production", "erin@build-7 (pid 4242)", "dep-other",
+                                   runtime.wall.now(), 600)
     before = fleet_snapshot()
     result = deploy("checkout-api", "--version", "1.2.3", "-e", "production")
     assert result.exit_code == 3, result.output
@@ -57,12 +52,11 @@ def test_deploy_in_progress_names_the_holder() -> None:
 
 
 def test_missing_required_env_var_and_unreadable_secret_fail_config_validation() -> None:
-    config = load_config()
-    backend = open_sandbox(config, config.state_path())
-    task_definition = backend.platform.current_task_definition(target_for(config, "checkout-api", "production"))
-    target_secret = next(iter(task_definition.secrets.values()))
-    backend.platform.fleet.set_secret_readable(target_secret, False)  # type: ignore[attr-defined]
-    backend.close()
+    with sandbox_fleet() as backend:
+        task_definition = backend.platform.current_task_definition(
+            target_for(load_config(), "checkout-api", "production"))
+        target_secret = next(iter(task_definition.secrets.values()))
+        backend.platform.fleet.set_secret_readable(target_secret, False)  # type: ignore[attr-defined]
     Path("runbook.yaml").write_text(
         resources.files("tools.sandbox").joinpath("default_config.yaml").read_text()
         .replace("required_env: [DATABASE_URL, PAYMENTS_API_URL, LOG_LEVEL]",

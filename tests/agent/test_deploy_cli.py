@@ -197,8 +197,14 @@ def test_canary_that_degrades_while_waiting_for_approval_aborts(monkeypatch: pyt
     assert history_rows()[0]["status"] == "canary_failed"
 
 
-def test_ctrl_c_during_the_canary_removes_it_and_releases_the_lock() -> None:
-    env = os.environ | {"RUNBOOK_TIME_SCALE": "20"}  # slow enough to interrupt mid-canary
+@pytest.mark.parametrize(("signum", "code", "status", "headline"), [
+    (signal.SIGINT, 130, "interrupted", "DEPLOYMENT INTERRUPTED"),
+    (signal.SIGTERM, 143, "terminated", "DEPLOYMENT STOPPED (SIGTERM)"),
+    (signal.SIGHUP, 129, "hung_up", "DEPLOYMENT STOPPED (SIGHUP)"),
+])
+def test_a_signal_during_the_canary_removes_it_and_releases_the_lock(signum: int, code: int, status: str,
+                                                                     headline: str) -> None:
+    env = os.environ | {"RUNBOOK_TIME_SCALE": "20"}  # slow enough to stop mid-canary
     process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", "1.2.3", "-e", "production"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -206,14 +212,37 @@ def test_ctrl_c_during_the_canary_removes_it_and_releases_the_lock() -> None:
     for line in process.stdout:
         seen.append(line)
         if "Observing metrics" in line:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
             break
     output = "".join(seen) + process.communicate(timeout=60)[0]
-    assert process.returncode == 130, output
-    assert "interrupted by the user" in output and "DEPLOYMENT FAILED" in output
+    assert process.returncode == code, output
+    assert headline in output and "Traceback" not in output
     assert fleet_snapshot()["canary"] == []
     row = history_rows()[0]
-    assert row["status"] == "failed" and "interrupted" in row["detail"]
+    assert row["status"] == status
     store = Scratchpad.in_dir(Path(".runbook"))
     assert store.get_lock("checkout-api/production") is None
     store.close()
+
+
+def test_sigterm_while_waiting_for_approval_withdraws_the_request() -> None:
+    process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", "1.2.3", "-e", "production"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "Waiting for approval" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    output = "".join(seen) + process.communicate(timeout=60)[0]
+    assert process.returncode == 143, output
+    row = history_rows()[0]
+    store = Scratchpad.in_dir(Path(".runbook"))
+    try:
+        request = store.approval_for_deployment(row["id"])
+        assert request is not None and request.status == "aborted" and "SIGTERM" in request.reason
+        assert store.get_lock("checkout-api/production") is None
+    finally:
+        store.close()
+    assert row["status"] == "terminated" and fleet_snapshot()["canary"] == []

@@ -94,11 +94,8 @@ def store_view(deployment_id: str) -> tuple[DeploymentRecord | None, ApprovalRec
 def started_canaries_and_revisions(version: str = "1.2.3") -> tuple[set[str], list[int]]:
     """Every canary task the sandbox ever ran (from its task timeline), and the revisions registered for `version`."""
     target = target_for(load_config(), "checkout-api", "production")
-    backend = sandbox_fleet()
-    try:
+    with sandbox_fleet() as backend:
         cluster = backend.platform.fleet.store.read().clusters[target.cluster]  # type: ignore[attr-defined]
-    finally:
-        backend.close()
     service = cluster.services[target.name]
     canaries = {task for entry in service.timeline for tasks in entry.tasks.values() for task in tasks
                 if "-canary-" in task}
@@ -150,16 +147,16 @@ def test_abort_closes_a_dead_deploy_and_keeps_the_stable_version() -> None:
     deployment_id = killed_deploy("Waiting for approval")
     result = run_cli("resume", deployment_id, "--abort")
     assert result.exit_code == 0, result.output
-    assert "abandoned by dev" in result.output and "DEPLOYMENT FAILED" in result.output
+    assert "abandoned by dev" in result.output and "DEPLOYMENT ABANDONED" in result.output
     after = fleet_snapshot()
     assert after["canary"] == [] and after["version"] == "1.2.2"
     record, approval, lock = store_view(deployment_id)
     assert lock is None
     assert approval is not None and approval.status == "aborted"
-    assert record is not None and record.status == "failed" and record.detail == "abandoned by dev"
+    assert record is not None and record.status == "abandoned" and record.detail == "abandoned by dev"
     # Closed now: a second resume is refused.
     again = run_cli("resume", deployment_id)
-    assert again.exit_code == 2 and "already finished (failed)" in again.output
+    assert again.exit_code == 2 and "already finished (abandoned)" in again.output
 
 
 def test_finished_or_unknown_deployments_are_refused() -> None:

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
-from pathlib import Path
 
+from agent.runtime import Runtime
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
 from skills.deploy import DeployRequest, run_deploy
-from tools.config import RunbookConfig
 
 
-def approve_from_thread(state_dir: Path, config: RunbookConfig, service: str, environment: str,
-                        approver: str = "alice") -> threading.Thread:
-    """A colleague who approves the first pending request for service/environment, through the gate."""
+def approve_from_thread(runtime: Runtime, service: str, environment: str, approver: str = "alice") -> threading.Thread:
+    """A colleague who approves the first pending request for service/environment, through the gate,
+    with a store connection of their own."""
+    policy = runtime.config.environment(environment)[1].approval
+    runtime.store  # noqa: B018 - opens (creates) the database before the colleague connects to it
 
     def work() -> None:
-        store = Scratchpad.in_dir(state_dir)
+        store = Scratchpad(runtime.database_url)
         try:
             for _ in range(600):
                 pending = store.pending_approvals(service, environment)
                 if pending:
-                    request = pending[0]
-                    gate.decide(store, request, "approved", by=approver, channel="terminal",
-                                now=request.requested_at + timedelta(seconds=1),
-                                policy=config.environment(environment)[1].approval)
+                    gate.decide(store, pending[0], "approved", by=approver, channel="terminal",
+                                now=runtime.wall.now(), policy=policy)
                     return
                 time.sleep(0.05)
         finally:
@@ -37,10 +35,10 @@ def approve_from_thread(state_dir: Path, config: RunbookConfig, service: str, en
     return thread
 
 
-def deploy_with_approval(config: RunbookConfig, state_dir: Path, version: str, service: str = "checkout-api",
+def deploy_with_approval(runtime: Runtime, version: str, service: str = "checkout-api",
                          environment: str = "production", requester: str = "dev") -> int:
-    thread = approve_from_thread(state_dir, config, service, environment)
+    thread = approve_from_thread(runtime, service, environment)
     request = DeployRequest(service=service, version=version, environment=environment, requester=requester)
-    code = run_deploy(config, request, lambda event: None, state_dir)
+    code = run_deploy(runtime, request, lambda event: None)
     thread.join(timeout=30)
     return code

@@ -3,26 +3,19 @@ deployment that lines up in time (a real deploy of checkout-api 1.2.4, approved 
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from agent.runtime import runtime_for
 from memory.outcome import Outcome
-from memory.scratchpad import Scratchpad
 from skills.investigate import group_errors, investigate, signature_of
 from tests.skills.sandbox_deploys import deploy_with_approval
-from tools.backend import open_backend, target_for
+from tools.backend import target_for
 from tools.config import sandbox_default_config
 from tools.models import LogEvent
 
 
-def _investigate(state_dir: Path, service: str, window: int = 10, offset: int = 0):  # type: ignore[no-untyped-def]
-    config = sandbox_default_config()
-    backend = open_backend(config, "production", state_dir)
-    store = Scratchpad.in_dir(state_dir)
-    try:
-        return investigate(backend, store, target_for(config, service, "production"), window, offset, "test")
-    finally:
-        store.close()
-        backend.close()
+def _investigate(service: str, window: int = 10, offset: int = 0):  # type: ignore[no-untyped-def]
+    with runtime_for(sandbox_default_config()) as runtime:
+        return investigate(runtime.backend("production"), runtime.store,
+                           target_for(runtime.config, service, "production"), window, offset, "test")
 
 
 def test_signatures_blank_out_ids_and_numbers() -> None:
@@ -36,12 +29,11 @@ def test_signatures_blank_out_ids_and_numbers() -> None:
     assert (group.count, group.first_seen, group.last_seen) == (3, t, t + timedelta(seconds=2))
 
 
-def test_finds_the_errors_and_the_deploy_they_line_up_with(tmp_path: Path) -> None:
-    state_dir = tmp_path / ".runbook"
-    config = sandbox_default_config()
-    assert deploy_with_approval(config, state_dir, "1.2.4") == Outcome.LEFT_RUNNING.exit_code  # no --auto-rollback
+def test_finds_the_errors_and_the_deploy_they_line_up_with() -> None:
+    with runtime_for(sandbox_default_config()) as runtime:
+        assert deploy_with_approval(runtime, "1.2.4") == Outcome.LEFT_RUNNING.exit_code  # no --auto-rollback
 
-    findings = _investigate(state_dir, "checkout-api", window=15)
+    findings = _investigate("checkout-api", window=15)
 
     signatures = " ".join(g.signature for g in findings.errors)
     assert "OutOfMemoryError" in signatures or "request queue full" in signatures
@@ -52,15 +44,12 @@ def test_finds_the_errors_and_the_deploy_they_line_up_with(tmp_path: Path) -> No
     assert "errors rose" in deploy.note and "1.2.4" in deploy.note
     assert deploy.deployment_id in findings.answer and "Evidence:" in findings.answer
 
-    store = Scratchpad.in_dir(state_dir)
-    try:
-        [logged] = store.list_investigations("checkout-api")
-    finally:
-        store.close()
+    with runtime_for(sandbox_default_config()) as runtime:
+        [logged] = runtime.store.list_investigations("checkout-api")
     assert logged.summary == findings.answer and logged.findings["error_count"] == findings.error_count
 
 
-def test_a_quiet_service_has_no_deploys_to_line_up(tmp_path: Path) -> None:
-    findings = _investigate(tmp_path / ".runbook", "inventory-api")
+def test_a_quiet_service_has_no_deploys_to_line_up() -> None:
+    findings = _investigate("inventory-api")
     assert findings.deployments == [] and findings.alarms == []
     assert "No alarms in ALARM." in findings.answer

@@ -7,31 +7,32 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import Pipe
 from pathlib import Path
 
+import pytest  # noqa: E402,I001
+
+from agent.runtime import runtime_for
 from memory.recall import RecallHit
 from memory.recall_lookup import RecallLookup, RecallQuery, cite, recall_in_background
 from memory.scratchpad import Scratchpad
 from skills.investigate import investigate
 from skills.investigate_recall import FLOORS, pick, queries, topic_of
 from tests.skills.sandbox_deploys import deploy_with_approval
-from tools.backend import open_backend, target_for
+from tools.backend import target_for
 from tools.config import sandbox_default_config
+
+pytestmark = pytest.mark.recall
 
 
 def _investigate(state_dir: Path, service: str, recall, wait: float = 60.0, window: int = 15):  # type: ignore[no-untyped-def]
-    config = sandbox_default_config()
-    backend = open_backend(config, "production", state_dir)
-    store = Scratchpad.in_dir(state_dir)
-    try:
-        return investigate(backend, store, target_for(config, service, "production"), window, 0, "test",
+    with runtime_for(sandbox_default_config()) as runtime:
+        return investigate(runtime.backend("production"), runtime.store,
+                           target_for(runtime.config, service, "production"), window, 0, "test",
                            recall=recall, recall_wait=wait)
-    finally:
-        store.close()
-        backend.close()
 
 
 def test_after_the_124_deploy_the_answer_cites_the_oom_postmortem_and_runbook(tmp_path: Path) -> None:
     state_dir = tmp_path / ".runbook"
-    deploy_with_approval(sandbox_default_config(), state_dir, "1.2.4")
+    with runtime_for(sandbox_default_config()) as runtime:
+        deploy_with_approval(runtime, "1.2.4")
     started = []
 
     def starter() -> RecallLookup:

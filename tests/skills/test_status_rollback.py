@@ -2,39 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from memory.scratchpad import Scratchpad
+from agent.runtime import runtime_for
 from skills.rollback import NoRollbackTarget, previous_version, rollback_target, run_rollback
 from skills.status import render_reports, service_status
 from tests.skills.sandbox_deploys import approve_from_thread, deploy_with_approval
 from tools.config import sandbox_default_config
 
 
-def test_status_reports_version_health_alarms_and_deploys(tmp_path: Path) -> None:
-    config = sandbox_default_config()
-    reports = service_status(config, tmp_path, None, "production")
+def test_status_reports_version_health_alarms_and_deploys() -> None:
+    with runtime_for(sandbox_default_config()) as runtime:
+        reports = service_status(runtime, None, "production")
     by_service = {r.service: r for r in reports}
     assert by_service["checkout-api"].version == "1.2.2" and by_service["checkout-api"].healthy_overall
     assert [a.name for a in by_service["payments-api"].alarms] == ["payments-api-5xx-rate"]
     assert "payments-api (production): 3.4.1" in render_reports(reports)
 
 
-def test_rollback_goes_to_the_previous_version_through_the_gates(tmp_path: Path) -> None:
-    config = sandbox_default_config()
+def test_rollback_goes_to_the_previous_version_through_the_gates() -> None:
+    runtime = runtime_for(sandbox_default_config())
     with pytest.raises(NoRollbackTarget):
-        rollback_target(config, tmp_path, "checkout-api", "production")
-    assert deploy_with_approval(config, tmp_path, "1.2.3") == 0
-    store = Scratchpad.in_dir(tmp_path)
-    try:
-        assert previous_version(store, "checkout-api", "production") == "1.2.2"
-    finally:
-        store.close()
-    thread = approve_from_thread(tmp_path, config, "checkout-api", "production")
-    assert run_rollback(config, "checkout-api", "production", "dev", lambda e: None, tmp_path) == 0
+        rollback_target(runtime, "checkout-api", "production")
+    assert deploy_with_approval(runtime, "1.2.3") == 0
+    assert previous_version(runtime.store, "checkout-api", "production") == "1.2.2"
+    thread = approve_from_thread(runtime, "checkout-api", "production")
+    assert run_rollback(runtime, "checkout-api", "production", lambda e: None) == 0
     thread.join(timeout=30)
-    [report] = service_status(config, tmp_path, "checkout-api", "production")
+    [report] = service_status(runtime, "checkout-api", "production")
+    runtime.close()
     assert report.version == "1.2.2"
     assert report.recent_deploys[0].kind == "rollback" and report.recent_deploys[0].approver == "alice"

@@ -56,11 +56,8 @@ def choose_clock() -> Clock:
     """Wall time against AWS. Against a local stand-in (AWS_ENDPOINT_URL set), RUNBOOK_TIME_SCALE may
     speed time up, as in the sandbox: never against a real account, so a stray variable cannot shorten
     a production canary."""
-    raw = os.environ.get("RUNBOOK_TIME_SCALE")
-    if raw is None or not os.environ.get("AWS_ENDPOINT_URL"):
+    from tools.config_files import time_scale_setting
+
+    if not os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("RUNBOOK_TIME_SCALE") is None:
         return SystemClock()
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise ConfigError(f"RUNBOOK_TIME_SCALE must be a number of at least 0, got '{raw}'.") from None
-    return ScaledClock(scale=max(scale, 0.0))
+    return ScaledClock(scale=time_scale_setting(1.0))

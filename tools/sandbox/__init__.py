@@ -1,14 +1,16 @@
 """The built-in sandbox: a simulated ECS fleet that implements every protocol of `tools.backend`.
 
-    backend = open_sandbox(config, state_dir)   # loads state_dir/sandbox.json, seeding it if absent
+    fleet = open_fleet(config, store, time_scale)   # the fleet in `store`, seeded if absent
+    backend = sandbox_backend(fleet)              # every protocol, over that one fleet
     ...
-    backend.close()                             # persists the virtual time
-    reset_sandbox(config, state_dir)            # back to the seeded fleet
+    backend.close()                               # persists the virtual time
+    reset_sandbox(config, store)                  # back to the seeded fleet
 
-The state is one JSON file shared by every process (see `state.py`); each change is saved at
-once, under a file lock. Time is virtual: a `ScaledClock` that starts at the latest virtual time
-any command reached (or the wall clock, whichever is later) and runs `RUNBOOK_TIME_SCALE`
-(else `sandbox.time_scale`) times faster than the wall clock; 0 makes `sleep` instant.
+The state is one JSON document shared by every process (`state.py`: a `FleetStore` holds it, in
+the shared database for commands, in a file for the sandbox's own tests); each change is saved at
+once, atomically. Time is virtual: a `ScaledClock` that starts at the latest virtual time any
+command reached (or the wall clock, whichever is later) and runs `time_scale` times faster than the
+wall clock (`RUNBOOK_TIME_SCALE`, else `sandbox.time_scale`); 0 makes `sleep` instant.
 
 Traffic, metrics, logs and alarms are derived from the task timeline by `traffic.py` with
 per-version profiles (`profiles.py`), e.g. checkout-api 1.2.3 is healthier than 1.2.2, 1.2.4 is
@@ -24,13 +26,12 @@ Sandbox-only helpers (not part of the protocols) are on `backend.platform.fleet`
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tools.backend import Backend
 from tools.clock import ScaledClock
-from tools.config import ConfigError, RunbookConfig
+from tools.config import RunbookConfig
 from tools.sandbox.fleet import SandboxFleet
 from tools.sandbox.observability import (
     SandboxIncidents,
@@ -43,15 +44,19 @@ from tools.sandbox.platform import SandboxPlatform
 from tools.sandbox.seed import seed_fleet
 from tools.sandbox.state import STATE_FILENAME, FleetStore
 
-__all__ = ["SandboxFleet", "open_sandbox", "reset_sandbox"]
+__all__ = ["FleetStore", "SandboxFleet", "open_fleet", "open_sandbox", "reset_sandbox", "sandbox_backend"]
 
 
-def open_sandbox(config: RunbookConfig, state_dir: Path) -> Backend:
-    scale = _time_scale(config)
-    store = FleetStore(Path(state_dir) / STATE_FILENAME)
+def open_fleet(config: RunbookConfig, store: FleetStore, time_scale: float) -> SandboxFleet:
+    """The fleet in `store` (seeded if absent), with a clock that starts at the latest virtual time any
+    command reached (or the wall clock, whichever is later) and runs `time_scale` times faster."""
     store.create_if_missing(lambda: seed_fleet(config, datetime.now(UTC)))
     start = max(store.read().virtual_now, datetime.now(UTC))
-    fleet = SandboxFleet(store, ScaledClock(start=start, scale=scale))
+    return SandboxFleet(store, ScaledClock(start=start, scale=time_scale))
+
+
+def sandbox_backend(fleet: SandboxFleet) -> Backend:
+    """Every protocol of a backend over one shared fleet; closing it persists the virtual time."""
     backend = Backend(
         name="sandbox",
         platform=SandboxPlatform(fleet),
@@ -66,19 +71,15 @@ def open_sandbox(config: RunbookConfig, state_dir: Path) -> Backend:
     return backend
 
 
-def reset_sandbox(config: RunbookConfig, state_dir: Path) -> None:
+def open_sandbox(config: RunbookConfig, state_dir: Path, time_scale: float | None = None) -> Backend:
+    """A sandbox backend over the fleet file in `state_dir` (the sandbox's own tests; commands get
+    theirs from the runtime, whose fleet lives in the shared database)."""
+    from tools.config_files import time_scale_setting
+
+    scale = time_scale_setting(config.sandbox.time_scale) if time_scale is None else time_scale
+    return sandbox_backend(open_fleet(config, FleetStore(Path(state_dir) / STATE_FILENAME), scale))
+
+
+def reset_sandbox(config: RunbookConfig, store: FleetStore) -> None:
     """Replace the fleet with a freshly seeded one; its clock restarts at the wall clock's now."""
-    FleetStore(Path(state_dir) / STATE_FILENAME).replace(seed_fleet(config, datetime.now(UTC)))
-
-
-def _time_scale(config: RunbookConfig) -> float:
-    raw = os.environ.get("RUNBOOK_TIME_SCALE")
-    if raw is None:
-        return config.sandbox.time_scale
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = -1.0
-    if not scale >= 0:
-        raise ConfigError(f"RUNBOOK_TIME_SCALE must be a number of at least 0, got '{raw}'.")
-    return scale
+    store.replace(seed_fleet(config, datetime.now(UTC)))

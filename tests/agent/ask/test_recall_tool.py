@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest  # noqa: E402,I001
+
 from agent.conversation import _recall_early, ask
 from agent.router import Intent, Unknown, route
+from agent.runtime import runtime_as
 from agent.tools import Toolbox
 from memory.scratchpad import Scratchpad
 from tests.agent.cli_support import fleet_snapshot, run_cli
 from tools.config import sandbox_default_config
 
+pytestmark = pytest.mark.recall
+
 
 def test_recall_cites_file_and_section_and_changes_nothing(tmp_path: Path) -> None:
     config = sandbox_default_config()
     before = fleet_snapshot()
-    box = Toolbox(config=config, state_dir=config.state_path(), asker="dev")  # no requests allowed: none needed
+    box = Toolbox(resources=runtime_as("dev", config), asker="dev")  # no requests allowed: none needed
     result = box.run("recall", {"query": "Redis connection errors", "kinds": ["runbook"], "limit": 3})
     assert result.ok, result.text
     assert "redis-connection-errors.md" in result.text and "§" in result.text
@@ -49,20 +54,21 @@ def test_router_understands_recall_requests() -> None:
 
 def test_has_this_happened_before_follows_the_conversation() -> None:
     config = sandbox_default_config()
-    state_dir = config.state_path()
-    first = ask("Show errors for payments-api last 10 minutes", "s1", "dev", config, state_dir, model=None)
+    config.knowledge.wait_seconds = 600  # the first lookup indexes the knowledge: wait for it, however busy
+    first = ask("Show errors for payments-api last 10 minutes", "s1", runtime_as("dev", config), model=None)
     assert "payments-api-5xx-rate" in first.answer and "postmortem" in first.answer  # recalled alongside
-    reply = ask("has this happened before?", "s1", "dev", config, state_dir, model=None)
+    reply = ask("has this happened before?", "s1", runtime_as("dev", config), model=None)
     assert reply.tools == ["recall"]
     [call] = [line for line in reply.trace if line.startswith("tool recall(")]
     assert "service=payments-api" in call and ("card processor" in call or "retry budget" in call), call
     assert "postmortem" in reply.answer and "§" in reply.answer
 
 
-def test_a_lookup_starts_with_requests_that_recall_only(tmp_path: Path) -> None:
+def test_a_lookup_starts_with_requests_that_recall_only() -> None:
     config = sandbox_default_config()
-    assert _recall_early("is checkout-api healthy?", config, tmp_path) is None
-    early = _recall_early("any postmortems about OOM?", config, tmp_path)
+    settings = runtime_as("dev", config).recall_settings
+    assert _recall_early("is checkout-api healthy?", config, settings) is None
+    early = _recall_early("any postmortems about OOM?", config, settings)
     assert early is not None
     early.close()
 

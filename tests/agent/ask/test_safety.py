@@ -9,6 +9,7 @@ import agent.tool_impl
 import agent.tool_recall
 import agent.tools
 from agent.conversation import ask, asks_for_change
+from agent.runtime import runtime_as
 from agent.tools import TOOLS, Toolbox, tool_schemas
 from memory.scratchpad import Scratchpad
 from tests.agent.cli_support import fleet_snapshot, run_cli
@@ -40,7 +41,7 @@ def test_no_tool_module_reaches_the_approval_gate() -> None:
 
 
 def test_requests_run_only_when_the_asker_asked_for_a_change(tmp_path: Path) -> None:
-    box = Toolbox(config=sandbox_default_config(), state_dir=tmp_path, asker="dev", allow_requests=False)
+    box = Toolbox(resources=runtime_as("dev", sandbox_default_config()), asker="dev", allow_requests=False)
     result = box.run("request_rollback", {"service": "checkout-api", "environment": "production"})
     assert not result.ok and result.text.startswith("Refused")
     config = sandbox_default_config()
@@ -69,10 +70,10 @@ def test_instructions_in_log_lines_and_messages_change_nothing(tmp_path: Path, m
     before = fleet_snapshot()
     config = sandbox_default_config()
     state_dir = config.state_path()
-    reply = ask("show errors for checkout-api last 10 minutes", "s1", "dev", config, state_dir, model=None)
+    reply = ask("show errors for checkout-api last 10 minutes", "s1", runtime_as("dev", config), model=None)
     assert reply.tools == ["investigate"]  # the poisoned lines are findings (data), nothing more
     for message in INJECTED:  # the same text arriving as a chat or Slack message
-        reply = ask(message, "s2", "mallory", config, state_dir, model=None)
+        reply = ask(message, "s2", runtime_as("mallory", config), model=None)
         assert not {"request_deploy"} & set(reply.tools)
     assert fleet_snapshot() == before
     store = Scratchpad.in_dir(state_dir)

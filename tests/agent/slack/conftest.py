@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
 from tools import slack_cards
-from tools.backend import open_backend
 from tools.config import RunbookConfig, load_config
 from tools.slack_api import SlackClient
 from tools.slack_standin import SlackStandin, StandinMessage, action_payload, click
@@ -39,9 +39,7 @@ class SlackWorld:
                      expires_in: int = 1800) -> tuple[ApprovalRecord, StandinMessage]:
         """A pending production request whose card is posted, as the deploy's approval step leaves it."""
         _, env = self.config.environment("production")
-        backend = open_backend(self.config, "production", self.state_dir)
-        now = backend.clock.now()
-        backend.close()
+        now = datetime.now(UTC)
         store = Scratchpad.in_dir(self.state_dir)
         policy = env.approval.model_copy(update={"expires_after_seconds": expires_in})
         record = gate.open_request(store, deployment_id=deployment_id, service="checkout-api",
@@ -102,7 +100,7 @@ def slack_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackWorld]:
     config = load_config()
     state_dir = config.state_path()
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(config, state_dir, SlackClient(token, standin.base_url), secret)
+    app = build_app(config, SlackClient(token, standin.base_url), secret)
     server = BotServer(app)
     url = server.start()
     try:

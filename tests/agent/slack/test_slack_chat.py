@@ -19,8 +19,8 @@ from tools.slack_standin import post_signed
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     questions: list[dict[str, Any]] = []
 
-    def answer(question: str, session_id: str, asker: str, config: Any, state_dir: Any) -> str:
-        questions.append({"question": question, "session_id": session_id, "asker": asker})
+    def answer(question: str, session_id: str, runtime: Any) -> str:
+        questions.append({"question": question, "session_id": session_id, "asker": runtime.user})
         return "checkout-api is healthy: 10/10 tasks running."
 
     monkeypatch.setitem(sys.modules, "agent.conversation", types.SimpleNamespace(answer=answer))

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from agent.runtime import Runtime, open_runtime
 from memory.records import DeploymentRecord
-from memory.scratchpad import Scratchpad
 from skills.deploy.canary import canary_task_count, run_canary
 from skills.deploy.config_check import run_config_validation
 from skills.deploy.context import DeployContext, DeployRequest, DeployState
@@ -16,9 +16,6 @@ from skills.deploy.prechecks import run_prechecks
 from skills.deploy.rollout import roll_back, run_rollout
 from skills.deploy.validation import run_validation
 from skills.events import CheckFailed, CheckPassed, Event, HealthCheckResult, MetricsObserved, RolloutProgress
-from tools.backend import target_for
-from tools.config import load_config
-from tools.sandbox import open_sandbox
 
 
 @dataclass
@@ -37,26 +34,21 @@ class Recorder:
 
 @pytest.fixture
 def make_ctx() -> Iterator:  # type: ignore[type-arg]
-    opened: list[DeployContext] = []
+    opened: list[Runtime] = []
 
     def make(version: str = "1.2.3", service: str = "checkout-api", environment: str = "production") -> DeployContext:
-        config = load_config()
-        backend = open_sandbox(config, config.state_path())
-        store = Scratchpad.in_dir(config.state_path())
+        runtime = open_runtime()
         request = DeployRequest(service=service, version=version, environment=environment, requester="dev")
-        store.record_deployment(DeploymentRecord(id=request.deployment_id, service=service, environment=environment,
-                                                 from_version=None, to_version=version, requester="dev",
-                                                 started_at=backend.clock.now()))
-        _, env = config.environment(environment)
-        ctx = DeployContext(config=config, env=env, target=target_for(config, service, environment), backend=backend,
-                            store=store, sink=Recorder(), request=request, state_dir=config.state_path())
-        opened.append(ctx)
+        ctx = DeployContext.open(runtime, request, Recorder())
+        ctx.store.record_deployment(DeploymentRecord(id=request.deployment_id, service=service, environment=environment,
+                                                     from_version=None, to_version=version, requester="dev",
+                                                     started_at=ctx.now()))
+        opened.append(runtime)
         return ctx
 
     yield make
-    for ctx in opened:
-        ctx.backend.close()
-        ctx.store.close()
+    for runtime in opened:
+        runtime.close()
 
 
 def started(ctx: DeployContext) -> DeployState:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from agent.runtime import open_runtime
 from skills.deploy import DeployRequest, run_deploy
 from skills.events import ApprovalDecided, Event
-from tools.config import load_config
 
 
 def run(environment: str, answers: list[str | None], questions: list[str]) -> tuple[int, list[Event]]:
-    config = load_config()
     events: list[Event] = []
 
     def prompt(question: str, wait_seconds: float) -> str | None:
@@ -16,7 +15,8 @@ def run(environment: str, answers: list[str | None], questions: list[str]) -> tu
         return answers.pop(0) if answers else None
 
     request = DeployRequest(service="checkout-api", version="1.2.3", environment=environment, requester="dev")
-    code = run_deploy(config, request, events.append, config.state_path(), terminal_prompt=prompt)
+    with open_runtime() as runtime:
+        code = run_deploy(runtime, request, events.append, terminal_prompt=prompt)
     return code, events
 
 

@@ -14,6 +14,7 @@ from tools.backend import Backend
 from tools.config import ConfigError, RunbookConfig
 from tools.models import ServiceTarget
 from tools.sandbox import open_sandbox, reset_sandbox
+from tools.sandbox.state import STATE_FILENAME, FleetStore
 
 
 def test_open_seeds_state_file(backend: Backend, state_dir: Path) -> None:
@@ -70,7 +71,7 @@ def test_reset_restores_the_seed(
     backend.clock.sleep(7200)
     backend.close()
 
-    reset_sandbox(config, state_dir)
+    reset_sandbox(config, FleetStore(state_dir / STATE_FILENAME))
     fresh = open_sandbox(config, state_dir)
     assert fresh.platform.canary_tasks(checkout) == []
     assert fresh.platform.describe_service(checkout).task_definition == "checkout-api:44"

@@ -1,0 +1,194 @@
+"""The composition root: the one place that opens the world, once per command, Slack event or chat request.
+
+    with open_runtime(config_path) as runtime:
+        runtime.config, runtime.store, runtime.backend("production"), runtime.slack(), ...
+
+It finds and reads the config (`tools.config_files`), opens the shared store named by
+`database_url` (SQLite under the state folder by default, PostgreSQL for a team), opens each
+environment's backend on first use (the sandbox's fleet lives in the same database, so two working
+directories pointed at one database see one fleet), and opens recall and the Slack client only when
+something asks for them: a command that needs no recall never imports chromadb. The CLI, the Slack
+bot and the model's tools only parse input, call skills with this, and render. Skills see it through
+the `skills.resources.Resources` protocol.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tools.clock import Clock, SystemClock
+from tools.config import RunbookConfig
+
+if TYPE_CHECKING:
+    from memory.recall_settings import RecallSettings
+    from memory.scratchpad import Scratchpad
+    from tools.backend import Backend
+    from tools.sandbox import SandboxFleet
+    from tools.slack_api import SlackClient
+
+DB_FILENAME = "runbook.db"
+
+
+@dataclass
+class Runtime:
+    config: RunbookConfig
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    wall: Clock = field(default_factory=SystemClock)
+    _store: Scratchpad | None = None
+    _fleet: SandboxFleet | None = None
+    _backends: dict[str, Backend] = field(default_factory=dict)
+    _slack: SlackClient | None = None
+    _slack_opened: bool = False
+    acting_for: str | None = None  # the person a Slack event or an MCP request comes from
+
+    # -- what the config says ---------------------------------------------------------------------
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return self.config.state_path()
+
+    @cached_property
+    def database_url(self) -> str:
+        """The shared database: `database_url` (env RUNBOOK_DATABASE_URL wins), else SQLite in the state folder."""
+        url = self.config.database_url
+        if url is None:
+            return f"sqlite:///{self.state_dir / DB_FILENAME}"
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                return f"sqlite:///{self.config.resolve(relative)}"
+        return url
+
+    @property
+    def user(self) -> str:
+        return self.acting_for or self.config.current_user()
+
+    def describe(self) -> str:
+        """Which config and which backends this command uses, e.g. for the sandbox's banner."""
+        backends = sorted({env.backend for env in self.config.environments.values()})
+        where = "built-in, no runbook.yaml found" if self.config.path is None else self.config.source
+        return f"config: {where} · backend: {', '.join(backends)}"
+
+    # -- the shared store ---------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Scratchpad:
+        if self._store is None:
+            from memory.scratchpad import Scratchpad
+
+            if self.database_url.startswith("sqlite:///"):
+                Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self._store = Scratchpad(self.database_url)
+        return self._store
+
+    @contextmanager
+    def checkpointer(self) -> Iterator[Any]:
+        import sqlite3
+
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.state_dir / "checkpoints.db", check_same_thread=False, timeout=30)
+        serde = JsonPlusSerializer(allowed_msgpack_modules=[("memory.outcome", "Outcome")])
+        try:
+            yield SqliteSaver(connection, serde=serde)
+        finally:
+            connection.close()
+
+    # -- backends -----------------------------------------------------------------------------------
+
+    def fleet_store(self) -> Any:
+        """Where the sandbox's simulated fleet is kept."""
+        from tools.sandbox.state import STATE_FILENAME, FleetStore
+
+        return FleetStore(self.state_dir / STATE_FILENAME)
+
+    def sandbox_fleet(self) -> SandboxFleet:
+        """The simulated fleet every sandbox environment of this runtime shares (one clock)."""
+        if self._fleet is None:
+            from tools.config_files import time_scale_setting
+            from tools.sandbox import open_fleet
+
+            scale = time_scale_setting(self.config.sandbox.time_scale, self.environ)
+            self._fleet = open_fleet(self.config, self.fleet_store(), scale)
+        return self._fleet
+
+    def backend(self, environment: str) -> Backend:
+        env_name, env = self.config.environment(environment)
+        if env_name not in self._backends:
+            if env.backend == "sandbox":
+                from tools.sandbox import sandbox_backend
+
+                self._backends[env_name] = sandbox_backend(self.sandbox_fleet())
+            else:
+                from tools.aws import open_ecs_backend
+
+                self._backends[env_name] = open_ecs_backend(self.config, env_name)
+        return self._backends[env_name]
+
+    # -- recall, Slack --------------------------------------------------------------------------------
+
+    @cached_property
+    def recall_settings(self) -> RecallSettings:
+        from memory.recall_settings import RecallSettings
+
+        knowledge = self.config.knowledge
+        return RecallSettings(
+            state_dir=self.state_dir, enabled=knowledge.enabled, folder=self.config.resolve(knowledge.folder) if knowledge.folder else None,
+            embedding=knowledge.embedding, vocab_path=knowledge.vocab_path, server_url=knowledge.server_url,
+            database_url=self.database_url, max_section_chars=knowledge.max_section_chars,
+            wait_seconds=knowledge.wait_seconds)
+
+    def slack(self) -> SlackClient | None:
+        if not self._slack_opened:
+            from tools import slack_api
+
+            self._slack, self._slack_opened = slack_api.client_for(self.config), True
+        return self._slack
+
+    # -- the end ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        backends, self._backends = list(self._backends.values()), {}
+        try:
+            for backend in backends:
+                backend.close()
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def open_runtime(config_path: Path | None = None, *, environ: Mapping[str, str] | None = None,
+                 cwd: Path | None = None, wall: Clock | None = None) -> Runtime:
+    """Find and read the config; everything else opens when first used and closes with the runtime."""
+    from tools.config_files import read_config
+
+    environ = os.environ if environ is None else environ
+    config = read_config(config_path, environ=environ, cwd=cwd)
+    return Runtime(config=config, environ=environ, wall=wall or SystemClock())
+
+
+def runtime_for(config: RunbookConfig, environ: Mapping[str, str] | None = None) -> Runtime:
+    """A runtime over an already loaded config (tests, the Slack bot's long-lived config)."""
+    return Runtime(config=config, environ=os.environ if environ is None else environ)
+
+
+def runtime_as(user: str, config: RunbookConfig) -> Runtime:
+    """A runtime acting for `user`, as a door that identified the person itself builds one."""
+    runtime = runtime_for(config)
+    runtime.acting_for = user
+    return runtime
