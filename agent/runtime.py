@@ -72,8 +72,7 @@ class Runtime:
     def describe(self) -> str:
         """Which config and which backends this command uses, e.g. for the sandbox's banner."""
         backends = sorted({env.backend for env in self.config.environments.values()})
-        where = "built-in, no runbook.yaml found" if self.config.path is None else self.config.source
-        return f"config: {where} · backend: {', '.join(backends)}"
+        return f"config: {self.config.label} · backend: {', '.join(backends)}"
 
     # -- the shared store ---------------------------------------------------------------------------
 

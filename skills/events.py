@@ -28,6 +28,8 @@ class DeployStarted(_Event):
     total_steps: int
     dry_run: bool = False
     auto_rollback: bool = False
+    backend: str = ""  # "sandbox" (a simulated fleet) or "ecs"
+    config: str = ""  # the config file used, as shown to the person ("<built-in sandbox>" for none)
 
 
 class StepStarted(_Event):

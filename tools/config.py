@@ -264,6 +264,11 @@ class RunbookConfig(_Strict):
         return resolved
 
     @property
+    def label(self) -> str:
+        """The config as a person reads it: the file, or "built-in config"."""
+        return "built-in config, no runbook.yaml found" if self.path is None else self.source
+
+    @property
     def uses_sandbox(self) -> bool:
         return any(env.backend == "sandbox" for env in self.environments.values())
 

@@ -84,7 +84,8 @@ def _read_text(path: Path, shown: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{shown} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown} is not UTF-8 text (line {line}); save it as UTF-8.") from None
 
 
 def parse_file(path: Path, cwd: Path) -> RunbookConfig:

@@ -50,7 +50,11 @@ def marked(text: str) -> Line:
 
 def header_lines(event: DeployStarted) -> list[str]:
     title = f"Deploying {event.service} {version_label(event.version)}"
-    return [title + (" (dry run)" if event.dry_run else ""), f"Environment: {event.environment}"]
+    lines = [title + (" (dry run)" if event.dry_run else ""), f"Environment: {event.environment}"]
+    if event.backend == "sandbox":
+        config = "built-in config" if event.config.startswith("built-in") or not event.config else event.config
+        lines.append(f"Sandbox: simulated fleet · {config}")
+    return lines
 
 
 def diff_rows(event: TaskDefinitionDiff) -> list[Line]:

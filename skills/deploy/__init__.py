@@ -43,7 +43,7 @@ def run_deploy(
     ))
     ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
                            requester=request.requester, total_steps=TOTAL_STEPS, dry_run=request.dry_run,
-                           auto_rollback=request.auto_rollback))
+                           auto_rollback=request.auto_rollback, backend=ctx.backend.name, config=ctx.config.label))
     # The request goes into the first checkpoint: `runbook resume` rebuilds it from there.
     return drive(ctx, {"deployment_id": request.deployment_id, "started_at": started.isoformat(),
                        "request": asdict(request)})

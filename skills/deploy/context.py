@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from memory.errors import UserError
 from memory.outcome import Outcome
 from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
+from skills.deploy.liveness import Holder
 from skills.events import Event
 from skills.resources import Resources
 from tools.backend import Backend, target_for
@@ -22,7 +21,6 @@ from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
 from tools.models import ServiceTarget
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-HOLDER_PATTERN = re.compile(r"^.*@(?P<host>[^@\s]+) \(pid (?P<pid>\d+)\)$")
 
 # How long the deploy lock outlives its last refresh; a running deploy refreshes it in every wait loop.
 LOCK_TTL_SECONDS = 600.0
@@ -38,12 +36,6 @@ class DeployInputError(UserError):
 
 class LockLost(Exception):
     """The deploy lock was released or taken over while the deploy ran; one sentence for the user."""
-
-
-def holder_process(holder: str) -> tuple[str, int] | None:
-    """(host, pid) of a lock holder as `DeployContext.holder` writes it; None if it is not in that form."""
-    match = HOLDER_PATTERN.match(holder)
-    return (match["host"], int(match["pid"])) if match else None
 
 
 @dataclass
@@ -100,7 +92,7 @@ class DeployContext:
     @property
     def holder(self) -> str:
         """Who holds the deploy lock, as shown to a second deploy that is refused."""
-        return f"{self.request.requester}@{socket.gethostname()} (pid {os.getpid()})"
+        return Holder.this_process(self.request.requester).label
 
     @property
     def thresholds(self) -> Thresholds:

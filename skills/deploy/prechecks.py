@@ -6,9 +6,10 @@ from datetime import datetime
 
 from memory.outcome import Outcome
 from memory.recall_lookup import RecallLookup
-from memory.records import LockHeld
+from memory.records import LockHeld, LockRecord
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
+from skills.deploy.liveness import Liveness, liveness
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -96,15 +97,9 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     ctx.emit(Progress(message="Checking for ongoing deployments..."))
     if service.deployment_in_progress:
         return fail("deployment_lock", f"{target.key} already has a rollout in progress on the platform.")
-    try:
-        ctx.store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.wall_now(), LOCK_TTL_SECONDS)
-    except LockHeld as held:
-        lock = held.lock
-        return fail(
-            "deployment_lock",
-            f"Another deploy of {target.key} to {target.environment} is in progress: {lock.deployment_id},"
-            f" held by {lock.holder} since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC.",
-        )
+    refusal = _take_lock(ctx)
+    if refusal:
+        return fail("deployment_lock", refusal)
     ctx.emit(CheckPassed(check="deployment_lock", message="No deployments in progress"))
 
     ctx.emit(Progress(message="Checking rollback availability..."))
@@ -127,3 +122,48 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }
+
+
+def _take_lock(ctx: DeployContext) -> str | None:
+    """Take the deploy lock; else the sentence that says who holds it and what to run.
+
+    A lock left by a deploy whose record is still running is never taken over silently, even once it
+    expired: that deploy may have a canary and a pending approval request, which only `runbook resume`
+    (to continue) or `runbook resume --abort` (to close) deal with.
+    """
+    store, req, target = ctx.store, ctx.request, ctx.target
+    where = f"{target.key} to {target.environment}"
+    for _attempt in range(3):
+        seen = store.get_lock(ctx.lock_key)
+        if seen is not None and seen.deployment_id != req.deployment_id:
+            other = store.get_deployment(seen.deployment_id)
+            state = liveness(seen, ctx.wall_now())
+            if other is not None and other.status == Outcome.RUNNING:
+                return _blocked_by(seen, other.id, state, where)
+            if other is None and state in (Liveness.ALIVE, Liveness.UNKNOWN):
+                return _blocked_by(seen, seen.deployment_id, state, where)
+        try:
+            if seen is None or seen.deployment_id == req.deployment_id:
+                store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.wall_now(), LOCK_TTL_SECONDS)
+                return None
+            # The holder's deployment is over (it ended without releasing): take its lock over.
+            if store.take_over_lock(ctx.lock_key, seen, ctx.holder, req.deployment_id, ctx.wall_now(),
+                                    LOCK_TTL_SECONDS) is not None:
+                return None
+        except LockHeld:
+            pass  # taken in between: look again
+    held = store.get_lock(ctx.lock_key)
+    return f"Another deploy of {where} keeps taking the deploy lock ({held.deployment_id if held else '?'})."
+
+
+def _blocked_by(lock: LockRecord, deployment_id: str, state: Liveness, where: str) -> str:
+    since = f"since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
+    if state in (Liveness.DEAD, Liveness.EXPIRED):
+        gone = ("its process is gone" if state is Liveness.DEAD else
+                f"its lock expired at {lock.expires_at:%H:%M:%S} UTC without being refreshed")
+        return (f"Deployment {deployment_id} of {where} stopped without finishing ({lock.holder}, {since};"
+                f" {gone}): continue it with `runbook resume {deployment_id}` or close it with"
+                f" `runbook resume {deployment_id} --abort`.")
+    return (f"Another deploy of {where} is in progress: {deployment_id}, held by {lock.holder} {since}."
+            f" Wait for it to finish; if its process is gone, close it with"
+            f" `runbook resume {deployment_id} --abort`.")

@@ -8,8 +8,6 @@ another host cannot be checked from here, so only `force` overrides it.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +21,9 @@ from skills.deploy.context import (
     DeployRequest,
     DeployState,
     TerminalPrompt,
-    holder_process,
 )
 from skills.deploy.driver import abandon, drive, last_checkpoint
+from skills.deploy.liveness import Holder, Liveness, liveness
 from skills.events import DeployStarted, Event, Progress
 from skills.resources import Resources
 
@@ -82,7 +80,8 @@ def resume_deploy(
                                " resumed (by another command?); nothing changed.")
     ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
                            requester=request.requester, total_steps=_total_steps(),
-                           dry_run=request.dry_run, auto_rollback=request.auto_rollback))
+                           dry_run=request.dry_run, auto_rollback=request.auto_rollback, backend=ctx.backend.name,
+                           config=ctx.config.label))
     if abort:
         ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
         state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
@@ -109,18 +108,6 @@ def _running_deployment(store: Scratchpad, deployment_id: str) -> DeploymentReco
     return record
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # this very process may run deploys in other threads (the Slack bot)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def _held_by_other(ctx: DeployContext, other: str, holder: str) -> str:
     return (f"Deployment {other} holds the deploy lock of {ctx.lock_key} ({holder});"
             f" {ctx.request.deployment_id} can be resumed once it ends.")
@@ -129,16 +116,19 @@ def _held_by_other(ctx: DeployContext, other: str, holder: str) -> str:
 def _lock_of_a_dead_deploy(ctx: DeployContext, force: bool) -> LockRecord | None:
     """The deploy lock as it is now (None: free), unless it shows the deployment, or another, alive."""
     lock = ctx.store.get_lock(ctx.lock_key)
-    if lock is None or lock.expires_at <= ctx.wall_now():
+    if lock is None:
+        return lock
+    state = liveness(lock, ctx.wall_now())
+    if state is Liveness.EXPIRED:
         return lock
     dep_id = ctx.request.deployment_id
     if lock.deployment_id != dep_id:
         raise DeployInputError(_held_by_other(ctx, lock.deployment_id, lock.holder))
-    process = holder_process(lock.holder)
-    if process is not None and process[0] == socket.gethostname():
-        if _pid_alive(process[1]):
-            raise DeployInputError(f"Deployment {dep_id} is still running: its process (pid {process[1]})"
-                                   f" holds the deploy lock of {ctx.lock_key}.")
+    if state is Liveness.ALIVE:
+        holder = Holder.of(lock)
+        raise DeployInputError(f"Deployment {dep_id} is still running: its process"
+                               f" (pid {holder.pid if holder else '?'}) holds the deploy lock of {ctx.lock_key}.")
+    if state is Liveness.DEAD:
         return lock
     if not force:
         raise DeployInputError(
