@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -164,3 +165,9 @@ def main() -> None:
     except Stopped as stop:
         print(f"{stop.description}.", file=sys.stderr)
         sys.exit(stop.exit_code)
+    except Exception as exc:  # a bug, not something the person did: one line, the traceback on request
+        if os.environ.get("RUNBOOK_DEBUG"):
+            raise
+        print(f"Error: runbook failed unexpectedly ({type(exc).__name__}: {str(exc)[:300]})."
+              " This is a bug; RUNBOOK_DEBUG=1 shows the traceback.", file=sys.stderr)
+        sys.exit(1)

@@ -108,8 +108,9 @@ def deploy(service: str, version: str, environment: str | None, auto_rollback: b
 
         env_name = runtime.config.environment(environment)[0]
         runtime.config.service(service)
-        request = DeployRequest(service=service, version=version, environment=env_name, requester=runtime.user,
-                                auto_rollback=auto_rollback, dry_run=dry_run)
+        request = DeployRequest(service=service, version=version, environment=env_name,
+                                requester=runtime.identity(env_name).name, auto_rollback=auto_rollback,
+                                dry_run=dry_run)
         return run_deploy(runtime, request, renderer, terminal_prompt=prompt)
 
     return with_runtime(config_path, streamed(output, body))
@@ -143,7 +144,7 @@ def decide(decision: str, deployment_id: str | None, service: str | None, enviro
             raise UserError("Name either a deployment id or --service (with --environment), not both or neither.")
         request = _find_request(runtime, deployment_id, service, environment, wait)
         _, env = runtime.config.environment(request.environment)
-        record = gate.decide(runtime.store, request, decision, by=runtime.user,  # type: ignore[arg-type]
+        record = gate.decide(runtime.store, request, decision, by=runtime.identity(request.environment),  # type: ignore[arg-type]
                              channel="terminal", now=runtime.wall.now(), policy=env.approval, reason=reason)
         verb = "Approved" if decision == "approved" else "Denied"
         print(f"{verb} {record.service} {record.from_version} → {record.to_version} in {record.environment}"

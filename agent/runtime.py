@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memory.identity import Identity
 from tools.clock import Clock, SystemClock
 from tools.config import RunbookConfig
 
@@ -45,7 +46,8 @@ class Runtime:
     _backends: dict[str, Backend] = field(default_factory=dict)
     _slack: SlackClient | None = None
     _slack_opened: bool = False
-    acting_for: str | None = None  # the person a Slack event or an MCP request comes from
+    acting_for: Identity | None = None  # the person a Slack event or an MCP request comes from
+    _identities: dict[str, Identity] = field(default_factory=dict)
 
     # -- what the config says ---------------------------------------------------------------------
 
@@ -65,9 +67,29 @@ class Runtime:
                 return f"sqlite:///{self.config.resolve(relative)}"
         return url
 
+    def identity(self, environment: str | None = None) -> Identity:
+        """Who runs this command in `environment` (default: the default environment), as its identity
+        provider establishes it; the person a Slack event or MCP request comes from, when set."""
+        if self.acting_for is not None:
+            return self.acting_for
+        env_name = self.config.environment(environment)[0] if (environment or self.config.default_environment) \
+            else next(iter(self.config.environments))
+        if env_name not in self._identities:
+            from tools.identity import identity_for
+
+            self._identities[env_name] = identity_for(self.config, env_name, self.environ,
+                                                      sts=lambda: self._sts(env_name))
+        return self._identities[env_name]
+
+    def _sts(self, env_name: str) -> Any:
+        from tools.aws.session import AwsSession
+
+        return AwsSession(self.config.environment(env_name)[1]).client("sts")
+
     @property
     def user(self) -> str:
-        return self.acting_for or self.config.current_user()
+        """The name of `identity()`: who runs this command in the default environment."""
+        return self.identity().name
 
     def describe(self) -> str:
         """Which config and which backends this command uses, e.g. for the sandbox's banner."""
@@ -186,8 +208,9 @@ def runtime_for(config: RunbookConfig, environ: Mapping[str, str] | None = None)
     return Runtime(config=config, environ=os.environ if environ is None else environ)
 
 
-def runtime_as(user: str, config: RunbookConfig) -> Runtime:
-    """A runtime acting for `user`, as a door that identified the person itself builds one."""
+def runtime_as(user: str | Identity, config: RunbookConfig) -> Runtime:
+    """A runtime acting for `user`, as a door that identified the person itself builds one (a plain
+    name is a simulated person: tests and the sandbox)."""
     runtime = runtime_for(config)
-    runtime.acting_for = user
+    runtime.acting_for = user if isinstance(user, Identity) else Identity(name=user, via="simulated")
     return runtime

@@ -76,6 +76,7 @@ def run_routing(router: Any, label: str) -> float:
 def _deploy_124() -> None:
     """checkout-api 1.2.4 deployed to production, approved by a colleague from another thread."""
     from agent.runtime import runtime_for
+    from memory.identity import Identity
     from memory.scratchpad import Scratchpad
     from skills import approval as gate
     from skills.deploy import DeployRequest, run_deploy
@@ -90,7 +91,7 @@ def _deploy_124() -> None:
             for _ in range(600):
                 pending = store.pending_approvals("checkout-api", "production")
                 if pending:
-                    gate.decide(store, pending[0], "approved", by="alice", channel="terminal",
+                    gate.decide(store, pending[0], "approved", by=Identity(name="alice", via="simulated"), channel="terminal",
                                 now=runtime.wall.now(), policy=policy)
                     return
                 time.sleep(0.05)

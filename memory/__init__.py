@@ -1,21 +1,3 @@
-"""What runbook remembers: the scratchpad (deployments, events, approvals, locks, investigations)."""
-
-from memory.records import (
-    ApprovalRecord,
-    DeploymentRecord,
-    EventRecord,
-    InvestigationRecord,
-    LockHeld,
-    LockRecord,
-)
-from memory.scratchpad import Scratchpad
-
-__all__ = [
-    "ApprovalRecord",
-    "DeploymentRecord",
-    "EventRecord",
-    "InvestigationRecord",
-    "LockHeld",
-    "LockRecord",
-    "Scratchpad",
-]
+"""What runbook remembers: the scratchpad (deployments, events, approvals, locks, investigations) and
+semantic recall. Import the modules themselves (`memory.scratchpad`, `memory.records`, ...): this
+package imports nothing, so that a light module such as `memory.errors` stays light."""

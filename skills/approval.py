@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from memory.errors import UserError
+from memory.identity import Identity
 from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from tools.config import ApprovalPolicy
@@ -67,14 +68,19 @@ def decide(
     request: ApprovalRecord,
     decision: Decision,
     *,
-    by: str,
+    by: Identity,
     channel: Channel,
     now: datetime,
     policy: ApprovalPolicy,
     reason: str = "",
     expected_digest: str | None = None,
 ) -> ApprovalRecord:
-    """Record a person's decision, or raise `ApprovalError` saying why it is refused."""
+    """Record a person's decision, or raise `ApprovalError` saying why it is refused.
+
+    From the terminal, an approver must be on the environment's `approval.approvers` (by any name of
+    their established identity) wherever the requester may not approve; in Slack the bot has already
+    checked the clicker against the Slack approvers (only it can ask Slack for group members).
+    """
     # Another process's clock may lag the requester's (the sandbox's virtual time): a decision is
     # never stamped before the request it answers.
     now = max(now, request.requested_at)
@@ -97,14 +103,14 @@ def decide(
     if channel == "slack" and not policy.slack:
         raise ApprovalError(f"Environment '{request.environment}' does not accept decisions from Slack.")
     if decision == "approved":
-        if policy.approvers and by not in policy.approvers:
-            raise ApprovalError(f"{by} is not an approver for {request.environment}; nothing changed.")
-        if by == request.requester and not policy.allow_self_approval:
+        if channel == "terminal" and policy.approvers and not by.is_in(policy.approvers):
+            raise ApprovalError(f"{by.label} is not an approver for {request.environment}; nothing changed.")
+        if by.same_person(request.requester) and not policy.allow_self_approval:
             raise ApprovalError(
-                f"{by} requested this {request.environment} deploy and cannot approve it;"
+                f"{by.label} requested this {request.environment} deploy and cannot approve it;"
                 " another approver must."
             )
-    stored, won = store.decide_approval(request.id, decision, by, now, reason=reason, channel=channel)
+    stored, won = store.decide_approval(request.id, decision, by.name, now, reason=reason, channel=channel)
     if not won:
         raise ApprovalError(f"The request for {where} was already {stored.status}; nothing changed.")
     return stored

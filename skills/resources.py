@@ -15,6 +15,7 @@ from tools.clock import Clock
 from tools.config import RunbookConfig
 
 if TYPE_CHECKING:
+    from memory.identity import Identity
     from memory.recall_settings import RecallSettings
     from memory.scratchpad import Scratchpad
     from tools.slack_api import SlackClient
@@ -31,7 +32,11 @@ class Resources(Protocol):
 
     @property
     def user(self) -> str:
-        """Who runs this command: the requester of what it starts."""
+        """Who runs this command (in the default environment): the requester of what it starts."""
+        ...
+
+    def identity(self, environment: str | None = None) -> Identity:
+        """Who runs this command in `environment`, as its identity provider establishes it."""
         ...
 
     @property

@@ -6,7 +6,6 @@ in `ConfigError`, whose message names the file, the field and what was expected.
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +33,10 @@ class ApprovalPolicy(_Strict):
     terminal: bool = True  # `runbook approve` / a TTY prompt may decide
     slack: bool = False  # decisions arrive through the Slack bot
     allow_self_approval: bool = False  # the requester may approve their own deploy
-    approvers: list[str] = Field(default_factory=list)  # empty: anyone but (maybe) the requester
+    # Who may approve from the terminal (`runbook approve`): OS account names, AWS ARNs or role-session
+    # names, as the environment's identity provider establishes them. Required (the config is refused
+    # without it) where terminal decisions are allowed and the requester may not approve themselves.
+    approvers: list[str] = Field(default_factory=list)
     expires_after_seconds: int = Field(default=1800, gt=0)
     risk: Literal["low", "medium", "high"] = "medium"
 
@@ -45,6 +47,21 @@ class EnvironmentConfig(_Strict):
     region: str | None = None
     profile: str | None = None
     approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    # How runbook knows who runs a command here: the OS account ("os", the default of real backends),
+    # the AWS caller identity of this environment's credentials ("aws"), or a name the person declares
+    # with RUNBOOK_USER ("simulated": the sandbox only, the default there).
+    identity: Literal["os", "aws", "simulated"] | None = None
+
+    @property
+    def identity_provider(self) -> str:
+        return self.identity or ("simulated" if self.backend == "sandbox" else "os")
+
+    @model_validator(mode="after")
+    def _simulated_only_in_the_sandbox(self) -> EnvironmentConfig:
+        if self.identity == "simulated" and self.backend != "sandbox":
+            raise ValueError("identity 'simulated' (a self-declared RUNBOOK_USER) is only allowed with backend"
+                             " 'sandbox'; use 'os' or 'aws'")
+        return self
 
 
 class HealthCheckConfig(_Strict):
@@ -182,7 +199,7 @@ class SandboxConfig(_Strict):
 
 class RunbookConfig(_Strict):
     default_environment: str | None = None
-    user: str | None = None  # who runs commands on this machine (the requester of deploys)
+    user: str | None = None  # the simulated person when RUNBOOK_USER is unset (identity: simulated only)
     state_dir: str = ".runbook"  # local state (recall's index, logs); relative to the config file's folder
     # Where everything shared lives (deployments, events, approvals, locks, checkpoints, the sandbox
     # fleet): a SQLAlchemy URL, SQLite (default: <state_dir>/runbook.db) or postgresql+psycopg://.
@@ -217,6 +234,25 @@ class RunbookConfig(_Strict):
         env = self.environments.get("production")
         if env is not None and "approval" not in env.model_fields_set:
             env.approval = ApprovalPolicy(slack=True, terminal=False, risk="high")
+        return self
+
+    @model_validator(mode="after")
+    def _approvers_are_named(self) -> RunbookConfig:
+        # Fail closed: where someone other than the requester must approve, the config names who may,
+        # for every channel that accepts decisions.
+        for name, env in self.environments.items():
+            policy = env.approval
+            if not policy.required or policy.allow_self_approval:
+                continue
+            route = self.slack.for_environment(name)
+            if policy.terminal and not policy.approvers:
+                raise ValueError(f"environment '{name}' needs an approver other than the requester, so"
+                                 f" environments.{name}.approval.approvers must name who may approve from the"
+                                 " terminal (or set terminal: false)")
+            if policy.slack and not (route.approvers or route.approver_group):
+                raise ValueError(f"environment '{name}' needs an approver other than the requester, so"
+                                 f" slack.environments.{name}.approvers (Slack user IDs) or approver_group"
+                                 " must name who may approve in Slack (or set slack: false)")
         return self
 
     @model_validator(mode="after")
@@ -271,12 +307,6 @@ class RunbookConfig(_Strict):
     @property
     def uses_sandbox(self) -> bool:
         return any(env.backend == "sandbox" for env in self.environments.values())
-
-    def current_user(self) -> str:
-        """The person running this command: RUNBOOK_USER, else the config's user, else the OS user."""
-        import getpass
-
-        return os.environ.get("RUNBOOK_USER") or self.user or getpass.getuser()
 
 
 DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg", "postgresql", "postgres")

@@ -100,7 +100,9 @@ def client_for(config: RunbookConfig, token: str | None = None) -> SlackClient |
 
 def slack_user_for(config: RunbookConfig, client: SlackClient | None, user: str) -> str | None:
     """The Slack user ID of a runbook user: the config's mapping, else a look-up by e-mail."""
-    if SLACK_USER_ID.match(user):  # a deploy asked in Slack names the Slack user itself
+    if user.startswith("slack:"):  # a deploy asked in Slack names the Slack user itself
+        user = user.removeprefix("slack:")
+    if SLACK_USER_ID.match(user):
         return user
     mapped = config.slack.users.get(user)
     if mapped and "@" not in mapped:

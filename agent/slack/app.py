@@ -25,15 +25,19 @@ def build_app(config: RunbookConfig, client: slack_api.SlackClient, signing_secr
     clicks = ApprovalClicks(config, lambda: runtime_for(config), client)
     chat = Chat(config, lambda: runtime_for(config), client)
 
+    # Bolt's action matcher also routes legacy `interactive_message` payloads by callback_id: only a
+    # Block Kit button click (block_actions) on one of runbook's own buttons decides anything.
     @app.action(slack_cards.APPROVE_ACTION)
     def approve(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        clicks.handle(body, "approved")
+        if body.get("type") == "block_actions":
+            clicks.handle(body, "approved")
 
     @app.action(slack_cards.DENY_ACTION)
     def deny(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        clicks.handle(body, "denied")
+        if body.get("type") == "block_actions":
+            clicks.handle(body, "denied")
 
     @app.event("app_mention")
     def mention(ack: Any, body: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from memory.identity import Identity
 from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
@@ -28,9 +29,22 @@ class ClickRefused(Exception):
     """A click that changes nothing; the message is shown to the clicker only."""
 
 
+def is_a_bot(user_id: str) -> bool:
+    """Bot users (B…) and Slackbot never decide; a person's ID starts with U or W."""
+    return user_id.startswith("B") or user_id == "USLACKBOT" or not slack_api.SLACK_USER_ID.match(user_id)
+
+
+def slack_identity(config: RunbookConfig, user_id: str) -> Identity:
+    """A clicker as runbook records them: their mapped runbook name, else their Slack user ID."""
+    mapped = config.slack.runbook_user(user_id)
+    return Identity(name=mapped or f"slack:{user_id}", via="slack",
+                    aliases=(f"slack:{user_id}", user_id) if mapped else (user_id,))
+
+
 class ApprovalClicks:
     def __init__(self, config: RunbookConfig, runtime: Callable[[], Runtime], client: slack_api.SlackClient) -> None:
         self.config, self.runtime, self.client = config, runtime, client
+        self._own_id: str | None = None
 
     def handle(self, body: dict[str, Any], decision: gate.Decision) -> None:
         """Process one click (after the ack); never raises for a click a person could make."""
@@ -59,7 +73,7 @@ class ApprovalClicks:
                 raise ClickRefused("This is not the card runbook posted for that request; nothing changed.")
             env_name, env = self.config.environment(record.environment)
             self._check_clicker(user_id, record, env_name, decision, env.approval.allow_self_approval)
-            by = self.config.slack.runbook_user(user_id) or str(body["user"].get("username") or user_id)
+            by = slack_identity(self.config, user_id)  # never the payload's username: anyone can pick one
             try:
                 stored = gate.decide(store, record, decision, by=by, channel="slack", now=runtime.wall.now(),
                                      policy=env.approval, expected_digest=value.image_digest)
@@ -72,6 +86,8 @@ class ApprovalClicks:
 
     def _check_clicker(self, user_id: str, record: ApprovalRecord, env_name: str, decision: str,
                        allow_self: bool) -> None:
+        if is_a_bot(user_id) or user_id == self._bot_user_id():
+            raise ClickRefused("Bots do not decide approvals; nothing changed.")
         route = self.config.slack.for_environment(env_name)
         if route.approvers or route.approver_group:
             allowed = user_id in route.approvers or (
@@ -89,6 +105,14 @@ class ApprovalClicks:
         if requester == user_id:
             raise ClickRefused(
                 f"You requested this {env_name} deploy and cannot approve it; another approver must.")
+
+    def _bot_user_id(self) -> str | None:
+        if self._own_id is None:
+            try:
+                self._own_id = self.client.bot_user_id()
+            except slack_api.SlackApiError:
+                return None
+        return self._own_id
 
     def _show(self, store: Scratchpad, record: ApprovalRecord, who: str | None, channel: str, ts: str,
               clicked: list[dict[str, Any]]) -> None:

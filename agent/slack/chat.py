@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from memory.identity import Identity
 from tools import slack_api
 from tools.config import RunbookConfig
 
@@ -60,7 +61,7 @@ class Chat:
         question = MENTION.sub("", str(event.get("text", ""))).strip()
         if not channel or not thread_ts:
             return
-        asker = self.config.slack.runbook_user(user) or user
+        asker = self.config.slack.runbook_user(user) or f"slack:{user}"
         text = self._answer(question, f"slack:{channel}:{thread_ts}", asker)
         try:
             self.client.reply_in_thread(channel, thread_ts, text)
@@ -76,7 +77,7 @@ class Chat:
             return "I can't answer questions here yet (the conversation agent is not installed)."
         try:
             with self.runtime() as runtime:
-                runtime.acting_for = asker
+                runtime.acting_for = Identity(name=asker, via="slack")
                 return str(answer(question, session_id, runtime))
         except Exception as exc:  # noqa: BLE001 - one line for the person, never a traceback in Slack
             log.exception("answering a Slack question failed")

@@ -87,7 +87,8 @@ def wait_for_decision(
                                          f" to {ctx.request.environment}? [y/N] ", MIN_POLL_WALL_SECONDS)
             if answer in ("approved", "denied"):
                 try:
-                    record = gate.decide(store, record, answer, by=ctx.request.requester,  # type: ignore[arg-type]
+                    record = gate.decide(store, record, answer,  # type: ignore[arg-type]
+                                         by=ctx.resources.identity(ctx.request.environment),
                                          channel="terminal", now=now, policy=policy)
                 except gate.ApprovalError:
                     record = store.get_approval(approval_id) or record

@@ -146,7 +146,7 @@ def test_requester_cannot_approve_their_own_production_deploy() -> None:
     result = deploy()
     thread.join(timeout=60)
     assert own.returncode == 2
-    assert "dev requested this production deploy and cannot approve it" in outputs[0]
+    assert "dev (simulated) requested this production deploy and cannot approve it" in outputs[0]
     assert result.exit_code == 5, result.output
     assert "Denied by @carol" in result.output
 

@@ -6,6 +6,7 @@ import threading
 import time
 
 from agent.runtime import Runtime
+from memory.identity import Identity
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
 from skills.deploy import DeployRequest, run_deploy
@@ -23,7 +24,7 @@ def approve_from_thread(runtime: Runtime, service: str, environment: str, approv
             for _ in range(600):
                 pending = store.pending_approvals(service, environment)
                 if pending:
-                    gate.decide(store, pending[0], "approved", by=approver, channel="terminal",
+                    gate.decide(store, pending[0], "approved", by=Identity(name=approver, via="simulated"), channel="terminal",
                                 now=runtime.wall.now(), policy=policy)
                     return
                 time.sleep(0.05)

@@ -26,6 +26,7 @@ def ecs_config() -> dict[str, object]:
     data = yaml.safe_load(yaml.safe_dump(SANDBOX))
     for env in data["environments"].values():
         env.update(backend="ecs", region="eu-west-1")
+        env.pop("identity", None)
     return data
 
 

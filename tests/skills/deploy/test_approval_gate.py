@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from memory.identity import Identity
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
 from tools.config import ApprovalPolicy
@@ -33,57 +34,57 @@ def test_open_request_is_idempotent(store: Scratchpad) -> None:
 
 
 def test_another_person_approves(store: Scratchpad) -> None:
-    decided = gate.decide(store, request(store), "approved", by="alice", channel="terminal", now=NOW, policy=PRODUCTION)
+    decided = gate.decide(store, request(store), "approved", by=Identity(name="alice", via="os"), channel="terminal", now=NOW, policy=PRODUCTION)
     assert decided.status == "approved" and decided.decided_by == "alice" and decided.decided_at == NOW
 
 
 def test_requester_cannot_approve_own_production_deploy(store: Scratchpad) -> None:
     pending = request(store)
     with pytest.raises(gate.ApprovalError, match="bob requested this production deploy and cannot approve it"):
-        gate.decide(store, pending, "approved", by="bob", channel="terminal", now=NOW, policy=PRODUCTION)
+        gate.decide(store, pending, "approved", by=Identity(name="bob", via="os"), channel="terminal", now=NOW, policy=PRODUCTION)
     assert store.get_approval(pending.id).status == "pending"  # type: ignore[union-attr]
 
 
 def test_requester_may_withdraw_by_denying(store: Scratchpad) -> None:
-    decided = gate.decide(store, request(store), "denied", by="bob", channel="terminal", now=NOW, policy=PRODUCTION)
+    decided = gate.decide(store, request(store), "denied", by=Identity(name="bob", via="os"), channel="terminal", now=NOW, policy=PRODUCTION)
     assert decided.status == "denied"
 
 
 def test_only_listed_approvers(store: Scratchpad) -> None:
     policy = ApprovalPolicy(approvers=["alice"])
     with pytest.raises(gate.ApprovalError, match="mallory is not an approver"):
-        gate.decide(store, request(store, policy), "approved", by="mallory", channel="terminal", now=NOW, policy=policy)
+        gate.decide(store, request(store, policy), "approved", by=Identity(name="mallory", via="os"), channel="terminal", now=NOW, policy=policy)
 
 
 def test_terminal_decisions_refused_where_policy_says_slack_only(store: Scratchpad) -> None:
     policy = ApprovalPolicy(terminal=False, slack=True)
     with pytest.raises(gate.ApprovalError, match="does not accept decisions from the terminal"):
-        gate.decide(store, request(store, policy), "approved", by="alice", channel="terminal", now=NOW, policy=policy)
+        gate.decide(store, request(store, policy), "approved", by=Identity(name="alice", via="os"), channel="terminal", now=NOW, policy=policy)
 
 
 def test_expired_request_cannot_be_approved(store: Scratchpad) -> None:
     pending = request(store)
     later = NOW + timedelta(minutes=31)
     with pytest.raises(gate.ApprovalError, match="expired"):
-        gate.decide(store, pending, "approved", by="alice", channel="terminal", now=later, policy=PRODUCTION)
+        gate.decide(store, pending, "approved", by=Identity(name="alice", via="os"), channel="terminal", now=later, policy=PRODUCTION)
     assert store.get_approval(pending.id).status == "expired"  # type: ignore[union-attr]
 
 
 def test_first_decision_wins(store: Scratchpad) -> None:
     pending = request(store)
-    gate.decide(store, pending, "denied", by="carol", channel="terminal", now=NOW, policy=PRODUCTION)
+    gate.decide(store, pending, "denied", by=Identity(name="carol", via="os"), channel="terminal", now=NOW, policy=PRODUCTION)
     with pytest.raises(gate.ApprovalError, match="already denied by carol"):
-        gate.decide(store, store.get_approval(pending.id), "approved", by="alice",  # type: ignore[arg-type]
+        gate.decide(store, store.get_approval(pending.id), "approved", by=Identity(name="alice", via="os"),  # type: ignore[arg-type]
                     channel="terminal", now=NOW, policy=PRODUCTION)
     # a stale copy of the pending record cannot overwrite the decision either
     with pytest.raises(gate.ApprovalError, match="already denied"):
-        gate.decide(store, pending, "approved", by="alice", channel="terminal", now=NOW, policy=PRODUCTION)
+        gate.decide(store, pending, "approved", by=Identity(name="alice", via="os"), channel="terminal", now=NOW, policy=PRODUCTION)
     assert store.get_approval(pending.id).decided_by == "carol"  # type: ignore[union-attr]
 
 
 def test_decision_bound_to_the_image_shown(store: Scratchpad) -> None:
     pending = request(store)
     with pytest.raises(gate.ApprovalError, match="This decision was for image"):
-        gate.decide(store, pending, "approved", by="alice", channel="terminal", now=NOW, policy=PRODUCTION,
+        gate.decide(store, pending, "approved", by=Identity(name="alice", via="os"), channel="terminal", now=NOW, policy=PRODUCTION,
                     expected_digest="sha256:" + "b" * 64)
     assert store.get_approval(pending.id).status == "pending"  # type: ignore[union-attr]
