@@ -163,9 +163,12 @@ def _find_request(runtime: Runtime, deployment_id: str | None, service: str | No
         if deployment_id:
             deployment = store.find_deployment(deployment_id)
             request = store.approval_for_deployment(deployment.id) if deployment else None
-        else:
-            pending = store.pending_approvals(service, env_name)
-            request = pending[0] if pending else None
+        else:  # the newest request of a deploy that still runs (a dead deploy's would be refused)
+            from skills.approval import deploy_is_alive
+
+            pending = store.pending_approvals(service, env_name)[::-1]
+            live = [r for r in pending if deploy_is_alive(store, r, runtime.wall.now())]
+            request = next(iter(live or pending), None)
         if request is not None:
             return request
         if time.monotonic() >= deadline:

@@ -102,6 +102,12 @@ def decide(
         )
     if channel == "slack" and not policy.slack:
         raise ApprovalError(f"Environment '{request.environment}' does not accept decisions from Slack.")
+    if not deploy_is_alive(store, request, now):
+        dep = request.deployment_id
+        raise ApprovalError(
+            f"The deploy that asked for this approval ({dep}) is not running any more (its process is gone);"
+            f" nothing changed. `runbook resume {dep}` continues it and asks again;"
+            f" `runbook resume {dep} --abort` closes it.")
     if decision == "approved":
         if channel == "terminal" and policy.approvers and not by.is_in(policy.approvers):
             raise ApprovalError(f"{by.label} is not an approver for {request.environment}; nothing changed.")
@@ -114,6 +120,17 @@ def decide(
     if not won:
         raise ApprovalError(f"The request for {where} was already {stored.status}; nothing changed.")
     return stored
+
+
+def deploy_is_alive(store: Scratchpad, request: ApprovalRecord, now: datetime) -> bool:
+    """Whether the deploy that opened the request still runs: it holds its lock, which is not stale."""
+    from skills.deploy.context import lock_key
+    from skills.deploy.liveness import Liveness, liveness
+
+    lock = store.get_lock(lock_key(request.service, request.environment))
+    if lock is None or lock.deployment_id != request.deployment_id:
+        return False
+    return liveness(lock, now) in (Liveness.ALIVE, Liveness.UNKNOWN)
 
 
 def expire(store: Scratchpad, request: ApprovalRecord, now: datetime) -> ApprovalRecord:

@@ -22,12 +22,18 @@ from tools.models import ServiceTarget
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-# How long the deploy lock outlives its last refresh; a running deploy refreshes it in every wait loop.
-LOCK_TTL_SECONDS = 600.0
+# How long the deploy lock outlives its last refresh (wall seconds); a running deploy's heartbeat
+# (skills.deploy.heartbeat) refreshes it every 15 s.
+LOCK_TTL_SECONDS = 90.0
 
 # A terminal prompt offered by the CLI: called with a question and how long it may block
 # (wall seconds); answers "approved", "denied", or None when nobody answered yet.
 TerminalPrompt = Callable[[str, float], str | None]
+
+
+def lock_key(service: str, environment: str) -> str:
+    """The deploy lock of one service in one environment: one deploy at a time."""
+    return f"{service}/{environment}"
 
 
 class DeployInputError(UserError):
@@ -70,6 +76,7 @@ class DeployContext:
     sink: Callable[[Event], None]
     request: DeployRequest
     terminal_prompt: TerminalPrompt | None = None
+    heartbeat: Any = None  # the running deploy's Heartbeat (None: steps run on their own, in tests)
 
     @classmethod
     def open(cls, resources: Resources, request: DeployRequest, sink: Callable[[Event], None],
@@ -100,7 +107,7 @@ class DeployContext:
 
     @property
     def lock_key(self) -> str:
-        return f"{self.target.key}/{self.target.environment}"
+        return lock_key(self.target.key, self.target.environment)
 
     def now(self) -> datetime:
         """The world's time (virtual in the sandbox): what events and metrics windows are stamped with."""
@@ -111,7 +118,12 @@ class DeployContext:
         return self.resources.wall.now()
 
     def keep_lock(self) -> None:
-        """Extend the deploy lock from a wait loop, so that a lock within its TTL means a live deploy."""
+        """From a wait loop: stop if the lock was lost; the heartbeat keeps it alive (refreshed here
+        when there is none)."""
+        if self.heartbeat is not None:
+            if self.heartbeat.lost:
+                raise LockLost(self.heartbeat.lost)
+            return
         try:
             self.store.refresh_lock(self.lock_key, self.request.deployment_id, self.wall_now(), LOCK_TTL_SECONDS)
         except KeyError:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from memory.outcome import Outcome, Stopped
 from skills.approval import abort
+from skills.deploy.slack_approval import show_outcome
 from skills.deploy.context import DeployContext, DeployState, LockLost
 from skills.events import DeployFinished
 from tools.backend import BackendError
@@ -48,8 +49,14 @@ def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
     """Run the graph to its end and return the exit code: from `first_input`, or (None) from its last checkpoint."""
     from skills.deploy.graph import build_deploy_graph
 
-    with ctx.resources.checkpointer() as saver:
-        return _drive(ctx, build_deploy_graph(ctx).compile(checkpointer=saver), first_input)
+    from skills.deploy.heartbeat import Heartbeat
+
+    with ctx.resources.checkpointer() as saver, Heartbeat(ctx) as heartbeat:
+        ctx.heartbeat = heartbeat
+        try:
+            return _drive(ctx, build_deploy_graph(ctx).compile(checkpointer=saver), first_input)
+        finally:
+            ctx.heartbeat = None
 
 
 def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> int:
@@ -92,7 +99,7 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcom
             reason += " (the canary could not be removed: remove it by hand)"
     pending = ctx.store.approval_for_deployment(req.deployment_id)
     if pending is not None and pending.status == "pending":
-        abort(ctx.store, pending, ctx.wall_now(), reason)
+        show_outcome(ctx, abort(ctx.store, pending, ctx.wall_now(), reason))  # the card loses its buttons
     ctx.store.release_lock(ctx.lock_key, req.deployment_id)
     ctx.store.update_deployment(req.deployment_id, status=outcome, ended_at=ctx.now(), detail=reason)
     ctx.emit(DeployFinished(

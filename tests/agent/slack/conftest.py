@@ -18,6 +18,7 @@ from agent.slack.server import BotServer
 from memory.records import ApprovalRecord
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
+from skills.deploy.liveness import Holder
 from tools import slack_cards
 from tools.config import RunbookConfig, load_config
 from tools.slack_api import SlackClient
@@ -41,6 +42,12 @@ class SlackWorld:
         _, env = self.config.environment("production")
         now = datetime.now(UTC)
         store = Scratchpad.in_dir(self.state_dir)
+        # The deploy that asks runs in this process: it holds its lock (a dead deploy's card is refused);
+        # an earlier test deploy of the service has ended.
+        earlier = store.get_lock("checkout-api/production")
+        if earlier is not None:
+            store.release_lock("checkout-api/production", earlier.deployment_id)
+        store.acquire_lock("checkout-api/production", Holder.this_process(requester).label, deployment_id, now, 3600)
         policy = env.approval.model_copy(update={"expires_after_seconds": expires_in})
         record = gate.open_request(store, deployment_id=deployment_id, service="checkout-api",
                                    environment="production", from_version="1.2.2", to_version="1.2.3",

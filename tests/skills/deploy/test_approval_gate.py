@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from memory.identity import Identity
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
+from skills.deploy.liveness import Holder
 from tools.config import ApprovalPolicy
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -22,6 +24,8 @@ def store(tmp_path: Path) -> Scratchpad:
 
 
 def request(store: Scratchpad, policy: ApprovalPolicy = PRODUCTION):  # type: ignore[no-untyped-def]
+    """A pending request of a deploy that runs (in this very process: it holds the deploy lock)."""
+    store.acquire_lock("checkout-api/production", Holder.this_process("bob").label, "dep-1", NOW, 90)
     return gate.open_request(store, deployment_id="dep-1", service="checkout-api", environment="production",
                              from_version="1.2.2", to_version="1.2.3", image_digest="sha256:" + "a" * 64,
                              requester="bob", now=NOW, policy=policy)
@@ -87,4 +91,22 @@ def test_decision_bound_to_the_image_shown(store: Scratchpad) -> None:
     with pytest.raises(gate.ApprovalError, match="This decision was for image"):
         gate.decide(store, pending, "approved", by=Identity(name="alice", via="os"), channel="terminal", now=NOW, policy=PRODUCTION,
                     expected_digest="sha256:" + "b" * 64)
+    assert store.get_approval(pending.id).status == "pending"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("gone", ["released", "dead pid", "expired"])
+def test_a_request_whose_deploy_is_gone_is_refused_with_the_resume_hint(store: Scratchpad, gone: str) -> None:
+    pending = request(store)
+    lock = store.get_lock("checkout-api/production")
+    assert lock is not None
+    if gone == "released":
+        store.release_lock("checkout-api/production", "dep-1")
+    elif gone == "dead pid":  # this host, a pid that cannot exist
+        store.take_over_lock("checkout-api/production", lock, f"bob@{socket.gethostname()} (pid 999999999)",
+                              "dep-1", NOW, 90)
+    now = NOW + timedelta(minutes=5) if gone == "expired" else NOW
+    for decision in ("approved", "denied"):
+        with pytest.raises(gate.ApprovalError, match=r"\(dep-1\) is not running any more.*`runbook resume dep-1`"):
+            gate.decide(store, pending, decision, by=Identity(name="alice", via="os"), channel="terminal",  # type: ignore[arg-type]
+                        now=now, policy=PRODUCTION)
     assert store.get_approval(pending.id).status == "pending"  # type: ignore[union-attr]
