@@ -51,7 +51,7 @@ def main() -> None:
     runtime = open_runtime()
     config = runtime.config
     reset_sandbox(config, runtime.fleet_store())
-    server = BotServer(build_app(config, SlackClient(token, base_url), secret))
+    server = BotServer(build_app(config, SlackClient(token, base_url), secret), signing_secret=secret)
     url = server.start()
 
     # 1. Ack latency: a signed click on a live card, answered by the bot (processing continues after).

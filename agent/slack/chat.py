@@ -11,6 +11,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from memory.identity import Identity
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
 REMEMBERED_EVENTS = 2048
+CHAT_WORKERS = 8  # questions answered at once; more wait their turn
 
 
 class SeenEvents:
@@ -44,9 +46,15 @@ class SeenEvents:
 
 
 class Chat:
-    def __init__(self, config: RunbookConfig, runtime: Callable[[], Runtime], client: slack_api.SlackClient) -> None:
+    """Answers run on the chat's own bounded pool, never on Bolt's listener threads: a question that
+    takes long (an investigation, a deploy waiting for approval) cannot starve the clicks that Bolt's
+    few listener threads must acknowledge within 3 s."""
+
+    def __init__(self, config: RunbookConfig, runtime: Callable[[], Runtime], client: slack_api.SlackClient,
+                 workers: int = CHAT_WORKERS) -> None:
         self.config, self.runtime, self.client = config, runtime, client
         self.seen = SeenEvents()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runbook-chat")
 
     def on_event(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -61,7 +69,12 @@ class Chat:
         question = MENTION.sub("", str(event.get("text", ""))).strip()
         if not channel or not thread_ts:
             return
+        if user.startswith("B") or user == "USLACKBOT" or event.get("bot_id"):
+            return  # bots do not ask runbook to do things
         asker = self.config.slack.runbook_user(user) or f"slack:{user}"
+        self.pool.submit(self._reply, question, channel, thread_ts, asker)
+
+    def _reply(self, question: str, channel: str, thread_ts: str, asker: str) -> None:
         text = self._answer(question, f"slack:{channel}:{thread_ts}", asker)
         try:
             self.client.reply_in_thread(channel, thread_ts, text)

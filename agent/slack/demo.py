@@ -47,7 +47,7 @@ def slack_sandbox(config: RunbookConfig, environment: str, requester: str, colle
     bot_config = config.model_copy(deep=True)
     for user in (requester, colleague):
         bot_config.slack.users[user] = _slack_id(config, user)
-    server = BotServer(build_app(bot_config, SlackClient(token, base_url), signing_secret))
+    server = BotServer(build_app(bot_config, SlackClient(token, base_url), signing_secret), signing_secret=signing_secret)
     demo = SlackDemo(standin, server.start(), config.slack.channel_for(environment), colleague,
                      bot_config.slack.users[colleague])
     stop = threading.Event()

@@ -68,7 +68,7 @@ def run_service(config_path: Path | None, port: int | None, host: str | None, mo
         else:
             bind_host, bind_port = host or config.slack.host, config.slack.port if port is None else port
             try:
-                server = BotServer(app, bind_host, bind_port)
+                server = BotServer(app, bind_host, bind_port, signing_secret=secret)
             except OSError as exc:
                 print(f"Error: the Slack bot cannot listen on {bind_host}:{bind_port} ({exc.strerror or exc});"
                       " set slack.port in runbook.yaml or pass --port.", file=sys.stderr)

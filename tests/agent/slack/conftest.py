@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -108,10 +109,21 @@ def slack_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackWorld]:
     state_dir = config.state_path()
     state_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(config, SlackClient(token, standin.base_url), secret)
-    server = BotServer(app)
+    server = BotServer(app, signing_secret=secret)
     url = server.start()
     try:
         yield SlackWorld(standin=standin, bot_url=url, secret=secret, config=config, state_dir=state_dir)
     finally:
         server.stop()
         standin.stop()
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """Poll `check` until it holds. The timeout only stops a hang: it is no deadline a busy machine
+    could miss (what happens after a click is asynchronous, never slow by design)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()

@@ -6,20 +6,10 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable
 
-from tests.agent.slack.conftest import USERS, SlackWorld
+from tests.agent.slack.conftest import USERS, SlackWorld, wait_until
 from tools import slack_cards
 from tools.slack_standin import StandinMessage, action_payload, click, post_signed
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return check()
 
 
 def has_buttons(message: StandinMessage) -> bool:

@@ -20,8 +20,8 @@ import yaml
 from agent.slack import server as bot_server
 from agent.slack.service import choose_mode
 from tests.agent.cli_support import RUNBOOK, run_cli
-from tests.agent.slack.conftest import USERS, SlackWorld, slack_config
-from tests.agent.slack.test_slack_clicks import card_text, has_buttons, wait_until
+from tests.agent.slack.conftest import USERS, SlackWorld, slack_config, wait_until
+from tests.agent.slack.test_slack_clicks import card_text, has_buttons
 from tools import slack_cards
 from tools.config import load_config
 from tools.slack_standin import SlackStandin, action_payload, click
@@ -115,10 +115,10 @@ def test_the_served_bot_records_a_signed_click_refuses_a_forged_one_and_stops_cl
 
     # Correctly signed: 200, the decision is in the store and the card was updated in place.
     assert world.click(message, "alice")[0] == 200
-    assert wait_until(lambda: world.approval(record.id).status == "approved", timeout=10)
+    assert wait_until(lambda: world.approval(record.id).status == "approved")
     stored = world.approval(record.id)
     assert (stored.decided_by, stored.channel) == ("alice", "slack")
-    assert wait_until(lambda: message.updates == 1, timeout=10)
+    assert wait_until(lambda: message.updates == 1)
     updates = [c for c in world.standin.calls if c.method == "chat.update"]
     assert [(c.params["channel"], c.params["ts"]) for c in updates] == [(message.channel, message.ts)]
     assert not has_buttons(message) and f"Approved* by <@{USERS['alice']}>" in card_text(message)
@@ -132,7 +132,9 @@ def test_the_served_bot_records_a_signed_click_refuses_a_forged_one_and_stops_cl
     code, output = served.stop(how)
     assert code == 0, output
     assert "Traceback" not in output
-    assert output.strip() == f"runbook Slack bot: listening on {world.bot_url}"
+    # One log line per refused request, nothing else.
+    assert output.strip().splitlines() == [f"runbook Slack bot: listening on {world.bot_url}"] + [
+        "Slack bot: refused a request (401: bad or missing Slack signature)"] * 2
     assert world.standin.token not in output and world.secret not in output
 
 
