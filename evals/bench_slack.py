@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from skills.deploy.approval_step import MIN_POLL_WALL_SECONDS, POLL_SECONDS
 
@@ -39,6 +40,7 @@ def main() -> None:
     from agent.slack.app import build_app
     from agent.slack.server import BotServer
     from skills import approval as gate
+    from skills.deploy.liveness import Holder
     from tools import slack_cards
     from tools.sandbox import reset_sandbox
     from tools.slack_api import SlackClient
@@ -57,6 +59,8 @@ def main() -> None:
     # 1. Ack latency: a signed click on a live card, answered by the bot (processing continues after).
     now = runtime.wall.now()
     store = runtime.store
+    # The deploy that asks "runs" in this process: it holds the deploy lock, as a live deploy does.
+    store.acquire_lock("checkout-api/production", Holder.this_process("dev").label, "dep-bench00001", now, 3600)
     _, env = config.environment("production")
     record = gate.open_request(store, deployment_id="dep-bench00001", service="checkout-api", environment="production",
                                from_version="1.2.2", to_version="1.2.3", image_digest="sha256:" + "ab" * 32,
@@ -80,10 +84,27 @@ def main() -> None:
         status, _ = click(url, secret, payload)
         acks.append((time.perf_counter() - started) * 1000)
         assert status == 200, status
-    print(f"ack latency over {len(acks)} signed clicks: median {statistics.median(acks):.1f} ms,"
-          f" p99 {percentile(acks, 0.99):.1f} ms, max {max(acks):.1f} ms (target p99 <= 100 ms)")
+    print(f"ack latency over {len(acks)} sequential signed clicks: median {statistics.median(acks):.1f} ms,"
+          f" p99 {percentile(acks, 0.99):.1f} ms, max {max(acks):.1f} ms (target p99 <= 50 ms)")
+
+    # 1b. A burst: 50 signed clicks at once, each on its own connection.
+    def one(payload: dict[str, object]) -> tuple[float, int | None]:
+        started = time.perf_counter()
+        try:
+            status, _ = click(url, secret, payload)
+        except OSError:  # a reset or refused connection: a click Slack would have to retry
+            return (time.perf_counter() - started) * 1000, None
+        return (time.perf_counter() - started) * 1000, status
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        burst = list(pool.map(one, [payloads[n % 2] for n in range(50)]))
+    lost = sum(1 for _, status in burst if status != 200)
+    times = [t for t, _ in burst]
+    print(f"ack latency of a 50-click burst: median {statistics.median(times):.1f} ms,"
+          f" p99 {percentile(times, 0.99):.1f} ms, {lost} lost or reset (target p99 <= 250 ms, 0 lost)")
 
     # 2. Click to deploy-resumes: a deploy waits in its own process; time from the click to its resume.
+    store.release_lock("checkout-api/production", "dep-bench00001")
     resumes: list[float] = []
     for _ in range(args.deploys):
         reset_sandbox(config, runtime.fleet_store())
