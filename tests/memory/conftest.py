@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,13 +24,37 @@ T0 = datetime(2026, 11, 26, 15, 10, tzinfo=UTC)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@contextmanager
+def raw_connection(url: str) -> Iterator[Any]:
+    """The database behind ``url`` through its bare driver (sqlite3 or psycopg), bypassing the store."""
+    if url.startswith("sqlite:///"):
+        conn: Any = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def t0() -> datetime:
     return T0
 
 
 @pytest.fixture
-def pad(tmp_path: Path) -> Iterator[Scratchpad]:
+def pad(database_url: str) -> Iterator[Scratchpad]:
+    """A store on SQLite and, as a second run of the same test, on PostgreSQL."""
+    store = Scratchpad(database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_pad(tmp_path: Path) -> Iterator[Scratchpad]:
+    """A store on SQLite only (``<tmp>/state/runbook.db``), for what is about the file itself."""
     store = Scratchpad.in_dir(tmp_path / "state")
     yield store
     store.close()
