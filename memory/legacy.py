@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from memory.checkpoints import CHAT_PREFIX, DEPLOY_PREFIX, sqlite_checkpoint_connection
 from memory.errors import StateError
-from memory.fleet import FLEET_DOCUMENT
 from memory.failures import translated
+from memory.fleet import FLEET_DOCUMENT
 
 __all__ = ["import_old_state"]
 

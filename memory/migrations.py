@@ -14,7 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, Text, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+    text,
+)
 
 from memory import _schema_0_1
 from memory._schema import migrations_table
@@ -99,11 +111,15 @@ _KNOWN = {m.name for m in MIGRATIONS}
 def pending_migrations(engine: Engine, url: str) -> list[str]:
     """Names of the migrations the database still needs (a read: works on a read-only database)."""
     with translated(url), engine.connect() as conn, conn.begin():
-        if not inspect(conn).has_table(migrations_table.name):
+        tables = set(inspect(conn).get_table_names())
+        if migrations_table.name not in tables:
             return [m.name for m in MIGRATIONS]
         applied = set(conn.execute(select(migrations_table.c.name)).scalars())
     _refuse_newer(applied, url)
-    return [m.name for m in MIGRATIONS if m.name not in applied]
+    pending = [m.name for m in MIGRATIONS if m.name not in applied]
+    if not pending:
+        _refuse_lost(tables, applied, url)
+    return pending
 
 
 def migrate(engine: Engine, url: str) -> list[str]:
@@ -133,12 +149,7 @@ def _applied(conn: Connection, url: str) -> set[str]:
     if migrations_table.name in tables:
         applied = set(conn.execute(select(migrations_table.c.name)).scalars())
         _refuse_newer(applied, url)
-        missing = _schema_0_1.TABLE_NAMES - tables
-        if "m001_initial" in applied and missing:
-            raise StateError(
-                f"{where} has lost runbook tables ({', '.join(sorted(missing))}): restore it from a backup, "
-                f"or point database_url at another database."
-            )
+        _refuse_lost(tables, applied, url)
         return applied
     ours = _schema_0_1.TABLE_NAMES & tables
     if ours and ours != _schema_0_1.TABLE_NAMES:
@@ -157,6 +168,18 @@ def _applied(conn: Connection, url: str) -> set[str]:
         conn.execute(migrations_table.insert().values(name="m001_initial", applied_at=datetime.now(UTC)))
         return {"m001_initial"}
     return set()
+
+
+def _refuse_lost(tables: set[str], applied: set[str], url: str) -> None:
+    expected = set(_schema_0_1.TABLE_NAMES) if "m001_initial" in applied else set()
+    if "m004_documents" in applied:
+        expected.add("runbook_documents")
+    missing = sorted(expected - tables)
+    if missing:
+        raise StateError(
+            f"{display_url(url)} has lost runbook tables ({', '.join(missing)}): restore it from a backup, "
+            f"or point database_url at another database."
+        )
 
 
 def _refuse_newer(applied: set[str], url: str) -> None:

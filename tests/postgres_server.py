@@ -58,7 +58,11 @@ class LocalPostgres:
         pgserver, bin_path = _pgserver()
         run_as: dict[str, str] = {}
         if os.geteuid() == 0:
-            from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+            from pgserver.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
             ensure_user_exists(SYSTEM_USER)
             ensure_prefix_permissions(self.root)

@@ -106,10 +106,14 @@ _RACER = textwrap.dedent(
     from memory.scratchpad import Scratchpad
 
     url, name, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-    pad = Scratchpad(url)
+    late = globals().get("OPEN_AFTER_GO", False)  # race the opening itself (a fresh database)
+    pad = None if late else Scratchpad(url)
     Path(str(go) + "." + name).touch()          # ready
     while not go.exists():
         time.sleep(0.001)
+    if late:
+        from memory.database import open_store
+        pad = open_store(url)
     result = RACE(pad, name)
     pad.close()
     print(json.dumps(result))
@@ -119,7 +123,10 @@ _RACER = textwrap.dedent(
 
 @pytest.fixture
 def race(tmp_path: Path) -> Callable[[str, str, int], list[dict[str, Any]]]:
-    """Run ``race_body`` (source defining ``RACE(pad, name) -> dict``) in N processes started together."""
+    """Run ``race_body`` (source defining ``RACE(pad, name) -> dict``) in N processes started together.
+
+    With ``OPEN_AFTER_GO = True`` in the body, each process opens the store only once all are released.
+    """
 
     def run(url: str, race_body: str, processes: int) -> list[dict[str, Any]]:
         go = tmp_path / "go"
