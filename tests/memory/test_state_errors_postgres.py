@@ -38,6 +38,14 @@ def test_a_server_that_refuses_the_connection() -> None:
     assert "hunter2-secret" not in message
 
 
+def test_a_wrong_host_is_named(tmp_path) -> None:
+    # A host that is not there, without asking any DNS server: a socket folder with no server in it.
+    url = f"postgresql://alice:hunter2-secret@/runbook?host={tmp_path / 'no-server'}"
+    message = open_fails(url)
+    assert_one_sentence(message, "no-server")
+    assert "cannot be reached" in message and "hunter2-secret" not in message
+
+
 def test_a_wrong_password_is_named_but_never_echoed(postgres_server: LocalPostgres, postgres_url: str) -> None:
     database = postgres_url.rsplit("/", 1)[1]
     wrong = postgres_server.url(database, user=PASSWORD_ROLE, password="Wr0ng-passw0rd")
