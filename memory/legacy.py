@@ -49,7 +49,7 @@ def import_old_state(database: Path, url: str) -> list[str]:
             try:
                 for name, prefix, alias in attached:
                     for table in _TABLES:
-                        _copy(conn, alias, table, prefix)
+                        _copy(conn, alias, table, prefix, folder / name)
                     imported.append(name)
                 if fleet_text is not None and _import_fleet(conn, fleet_text):
                     imported.append(_FLEET_FILE)
@@ -75,11 +75,7 @@ def _attach(conn: sqlite3.Connection, path: Path, alias: str) -> bool:
     except sqlite3.DatabaseError as exc:
         if not path.exists():
             return False
-        raise StateError(
-            f"{path} (runbook 0.1.0's checkpoints) cannot be imported: it is not a readable SQLite database "
-            f"({type(exc).__module__}.{type(exc).__name__} {getattr(exc, 'sqlite_errorname', '')}); move it "
-            f"aside or restore it from a backup."
-        ) from exc
+        raise _unreadable(path, exc) from exc
     missing = [table for table in _TABLES if table not in names]
     if missing:
         conn.execute(f"DETACH DATABASE {alias}")
@@ -90,15 +86,28 @@ def _attach(conn: sqlite3.Connection, path: Path, alias: str) -> bool:
     return True
 
 
-def _copy(conn: sqlite3.Connection, alias: str, table: str, prefix: str) -> None:
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> StateError:
+    return StateError(
+        f"{path} (runbook 0.1.0's checkpoints) cannot be imported because it is not a readable SQLite "
+        f"database ({type(exc).__module__}.{type(exc).__name__} {getattr(exc, 'sqlite_errorname', '')}): move "
+        f"it aside or restore it from a backup."
+    )
+
+
+def _copy(conn: sqlite3.Connection, alias: str, table: str, prefix: str, path: Path) -> None:
     new_columns = [row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")]
     old_columns = {row[1] for row in conn.execute(f"PRAGMA {alias}.table_info({table})")}
     columns = [name for name in new_columns if name in old_columns]
     select = ", ".join("? || thread_id" if name == "thread_id" else name for name in columns)
-    conn.execute(
-        f"INSERT OR IGNORE INTO main.{table} ({', '.join(columns)}) SELECT {select} FROM {alias}.{table}",
-        (prefix,),
-    )
+    try:
+        conn.execute(
+            f"INSERT OR IGNORE INTO main.{table} ({', '.join(columns)}) SELECT {select} FROM {alias}.{table}",
+            (prefix,),
+        )
+    except sqlite3.DatabaseError as exc:
+        if not str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            raise  # about the database we write to: said of it by `translated`
+        raise _unreadable(path, exc) from exc
 
 
 def _read_fleet(path: Path) -> str | None:

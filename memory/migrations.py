@@ -64,7 +64,7 @@ def _on_postgresql(conn: Connection) -> bool:
 @migration
 def m001_initial(conn: Connection) -> None:
     """The schema of runbook 0.1.0: deployments, events (append-only on SQLite), approvals, locks, investigations."""
-    _schema_0_1.metadata.create_all(conn)
+    _schema_0_1.metadata.create_all(conn, checkfirst=False)
     if conn.dialect.name == "sqlite":
         for statement in _schema_0_1.SQLITE_APPEND_ONLY:
             conn.exec_driver_sql(statement)

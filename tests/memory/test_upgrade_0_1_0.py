@@ -161,3 +161,16 @@ def test_a_sandbox_fleet_that_is_not_json_is_refused(old_state: Path) -> None:
         open_store(default_database_url(old_state))
     assert_one_sentence(str(caught.value), old_state / "sandbox.json")
     assert (old_state / "checkpoints.db").is_file() and (old_state / "conversations.db").is_file()
+
+
+def test_an_old_checkpoint_file_damaged_inside_is_named(old_state: Path) -> None:
+    path = old_state / "conversations.db"
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[3 * page:] = b"\xff" * (len(data) - 3 * page)  # its header reads, its pages do not
+    path.write_bytes(bytes(data))
+    with pytest.raises(StateError) as caught:
+        open_store(default_database_url(old_state))
+    assert_one_sentence(str(caught.value), path)
+    assert (old_state / "checkpoints.db").is_file()  # the import is one transaction: nothing set aside
+    assert rows(old_state / "runbook.db", "SELECT count(*) FROM checkpoints") == [(0,)]
