@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from memory.database import open_store
-from memory.engines import BUSY_TIMEOUT_SECONDS, PG_CONNECT_TIMEOUT_SECONDS
+from memory.engines import BUSY_TIMEOUT_SECONDS, PG_CONNECT_TIMEOUT_SECONDS, ensure_wal
 from memory.failures import translated
 from memory.urls import is_postgresql, sqlite_path
 
@@ -70,7 +70,7 @@ def sqlite_checkpoint_connection(path: Path) -> sqlite3.Connection:
     """A sqlite3 connection for a saver on ``path``: the store's busy timeout, WAL."""
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    ensure_wal(conn)
     return conn
 
 

@@ -8,7 +8,9 @@ never shared: each store gets its own. After a fork the child drops the parent's
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -22,6 +24,7 @@ __all__ = [
     "dispose_engine",
     "dispose_engines",
     "engine_for",
+    "ensure_wal",
     "make_engine",
 ]
 
@@ -49,10 +52,10 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            if engine.url.database not in (None, "", ":memory:"):
-                cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()
+        if engine.url.database not in (None, "", ":memory:"):
+            ensure_wal(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -62,6 +65,32 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def ensure_wal(dbapi_connection: Any) -> None:
+    """Put the database in WAL mode (once per file; later connections only read the mode).
+
+    Switching needs a moment alone with the file, and SQLite answers "database is locked" at once
+    rather than waiting when processes open a fresh file together: retry (up to the busy timeout).
+    A read-only file stays in its mode (reading works; a write then says it is read-only).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            mode = dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            dbapi_connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            code = str(getattr(exc, "sqlite_errorname", ""))
+            if code.startswith("SQLITE_READONLY"):
+                return
+            if not code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def is_shared(url: str) -> bool:
