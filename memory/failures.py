@@ -63,20 +63,24 @@ def state_error(exc: BaseException, url: str) -> StateError:
 
 def _is_bug(orig: BaseException | None) -> bool:
     """Errors that say our code is wrong (or a rule was hit), not that the state is unusable."""
-    return isinstance(orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
-                             sqlite3.DataError)) or (
-        _is_psycopg(orig) and type(orig).__name__ in ("IntegrityError", "DataError", "ProgrammingError")
-        and _sqlstate(orig) != "42501")
+    if isinstance(orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
+                         sqlite3.DataError)):
+        return True
+    kinds = _psycopg_kinds(orig)
+    return bool(kinds & {"IntegrityError", "DataError", "ProgrammingError"}) and _sqlstate(orig) != "42501"
 
 
-def _is_psycopg(exc: BaseException | None) -> bool:
-    return exc is not None and type(exc).__module__.startswith("psycopg")
+def _psycopg_kinds(exc: BaseException | None) -> set[str]:
+    """The DB-API classes a psycopg error belongs to (its own class is specific: UniqueViolation, ...)."""
+    if exc is None:
+        return set()
+    return {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("psycopg")}
 
 
 def _is_psycopg_failure(exc: BaseException) -> bool:
-    import_names = {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("psycopg")}
-    return bool(import_names & {"OperationalError", "InternalError"}) or (
-        "ProgrammingError" in import_names and _sqlstate(exc) == "42501")
+    kinds = _psycopg_kinds(exc)
+    return bool(kinds & {"OperationalError", "InternalError"}) or (
+        "ProgrammingError" in kinds and _sqlstate(exc) == "42501")
 
 
 def _driver_class(orig: BaseException) -> str:
