@@ -47,11 +47,11 @@ def postgres_server():
     from tests.postgres_server import LocalPostgres
 
     server = LocalPostgres()
-    server.start()  # raises, with the server's log, if it cannot start: every test using it errors
     try:
+        server.start()  # raises, with the server's log, if it cannot start: every test using it errors
         yield server
     finally:
-        server.stop()
+        server.stop()  # also removes the data folder of a server that failed to start
 
 
 @pytest.fixture

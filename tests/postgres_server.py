@@ -103,7 +103,7 @@ class LocalPostgres:
         pgserver, _bin_path = _pgserver()
         run_as = {"user": self._user} if self._user else {}
         try:
-            if self.port:
+            if self.port and (self.pgdata / "postmaster.pid").exists():
                 pgserver.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.pgdata, **run_as)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
