@@ -1,61 +1,34 @@
-"""Scratchpad tables (SQLAlchemy Core), engine set-up for every dialect, and connection plumbing."""
+"""The live scratchpad tables (SQLAlchemy Core, the shape after every migration) and query helpers.
+
+The schema itself is made by ``memory.migrations``; these tables describe it for queries.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
-    Dialect,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
-    Select,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    select,
-)
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Column, Connection, Index, Integer, MetaData, Select, String, Table, Text, select
 
-from memory.records import as_utc
+from memory._types import UTCDateTime
+from memory.urls import DB_FILENAME
 
-BUSY_TIMEOUT_SECONDS = 30.0
-DB_FILENAME = "runbook.db"
+__all__ = [
+    "DB_FILENAME",
+    "approvals",
+    "deployments",
+    "documents",
+    "events",
+    "fetch_all",
+    "fetch_one",
+    "filtered",
+    "investigations",
+    "locks",
+    "metadata",
+    "migrations_table",
+]
+
 _R = TypeVar("_R", bound=BaseModel)
-IMMEDIATE = "runbook_immediate"  # execution option: start the transaction holding the write lock
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out. SQLite keeps no zone, so it stores naive UTC and we restore it."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = as_utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 metadata = MetaData()
 
@@ -123,6 +96,10 @@ locks = Table(
     Column("deployment_id", String(128), nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # Where the holder runs (m002): a dead pid on the same host (and boot) means a dead deploy.
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("boot_id", String(255)),
 )
 
 investigations = Table(
@@ -139,49 +116,21 @@ investigations = Table(
     Column("findings", JSON, nullable=False),
 )
 
-# The event log is append-only; on SQLite the database itself refuses to change it.
-_SQLITE_APPEND_ONLY = [
-    f"CREATE TRIGGER IF NOT EXISTS events_no_{op.lower()} BEFORE {op} ON events "
-    f"BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END"
-    for op in ("UPDATE", "DELETE")
-]
+migrations_table = Table(
+    "runbook_migrations",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
 
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; on SQLite: WAL, a busy timeout, and explicit (optionally IMMEDIATE) BEGIN."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        # Take transaction control away from pysqlite so that BEGIN is ours (see _on_begin).
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # A write transaction takes the write lock up front, so a read-then-write inside it can never
-        # fail half-way with "database is locked" when another process writes in between.
-        immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def create_tables(engine: Engine) -> None:
-    """Create what is missing (idempotent; serialised across processes on SQLite)."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{IMMEDIATE: True})
-        with conn.begin():
-            metadata.create_all(conn)
-            if engine.dialect.name == "sqlite":
-                for statement in _SQLITE_APPEND_ONLY:
-                    conn.exec_driver_sql(statement)
+# Shared JSON documents with a version counter (m004): today the sandbox's simulated fleet.
+documents = Table(
+    "runbook_documents",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)
 
 
 def filtered(table: Table, **equal: str | None) -> Select[Any]:
@@ -200,39 +149,3 @@ def fetch_one(conn: Connection, query: Select[Any], model: type[_R]) -> _R | Non
 
 def fetch_all(conn: Connection, query: Select[Any], model: type[_R]) -> list[_R]:
     return [model.model_validate(row._asdict()) for row in conn.execute(query)]
-
-
-class Store:
-    """Connection plumbing: the engine, tables created on open, read and write transactions."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine = make_engine(url)
-        create_tables(self._engine)
-
-    @classmethod
-    def in_dir(cls, state_dir: Path) -> Self:
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{state_dir / DB_FILENAME}")
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn

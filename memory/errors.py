@@ -22,3 +22,10 @@ class UserError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class StateError(UserError):
+    """runbook's state (its database, its state folder) cannot be used: one sentence naming the file or
+    URL (password masked) and what to do. Raised by ``memory.database`` (and importable from there)."""
+
+    exit_code = EXIT_STATE

@@ -99,6 +99,9 @@ class LockRecord(_Record):
     deployment_id: str
     acquired_at: datetime
     expires_at: datetime
+    host: str | None = None  # where the holder runs: on the same host (and boot) a dead pid is a dead deploy
+    pid: int | None = None
+    boot_id: str | None = None  # the host's boot (e.g. /proc/sys/kernel/random/boot_id): pids repeat after a reboot
 
 
 class LockHeld(Exception):

@@ -1,8 +1,9 @@
 """The scratchpad: runbook's audit trail and the store shared between processes.
 
-One SQLite file by default (WAL, busy timeout), any SQLAlchemy URL otherwise. Everything that must be
-atomic across processes (an approval decision, taking a lock) is a single conditional statement, so
-it holds on Postgres as much as on SQLite.
+One SQLite file by default (WAL, busy timeout), or PostgreSQL for a team (see ``memory.database``).
+Everything that must be atomic across processes (an approval decision, taking a lock) is a single
+conditional statement, so it holds on PostgreSQL as much as on SQLite. A failure of the state itself
+(damaged, read-only, full, unreachable) is a ``StateError`` naming the file or URL.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from memory._schema import (
-    Store,
     approvals,
     deployments,
     events,
@@ -24,6 +24,7 @@ from memory._schema import (
     investigations,
     locks,
 )
+from memory.fleet import FleetDocument
 from memory.records import (
     APPROVAL_STATUSES,
     ApprovalRecord,
@@ -34,14 +35,15 @@ from memory.records import (
     LockRecord,
     as_utc,
 )
+from memory.store import Store
 
 __all__ = ["Scratchpad"]
 
 _DECISIONS = tuple(s for s in APPROVAL_STATUSES if s != "pending")
 
 
-class Scratchpad(Store):
-    """Open with ``Scratchpad(url)`` or ``Scratchpad.in_dir(state_dir)``; ``close()`` when done."""
+class Scratchpad(FleetDocument, Store):
+    """Open with ``memory.database.open_store(url)``, ``Scratchpad(url)`` or ``Scratchpad.in_dir(state_dir)``."""
 
     # -- deployments -------------------------------------------------------------------------------
 
@@ -185,12 +187,21 @@ class Scratchpad(Store):
     # -- locks: one deploy per service+environment -------------------------------------------------
 
     def acquire_lock(
-        self, key: str, holder: str, deployment_id: str, now: datetime, ttl_seconds: float
+        self,
+        key: str,
+        holder: str,
+        deployment_id: str,
+        now: datetime,
+        ttl_seconds: float,
+        *,
+        host: str | None = None,
+        pid: int | None = None,
+        boot_id: str | None = None,
     ) -> LockRecord:
         """Take the lock, or take it over if it has expired; raise LockHeld if someone else holds it.
 
         The deployment that already holds the lock may acquire it again (a resumed deploy): its
-        holder and expiry are renewed, ``acquired_at`` is kept.
+        holder, where it runs (``host``, ``pid``, ``boot_id``) and expiry are renewed, ``acquired_at`` is kept.
         """
         now = as_utc(now)
         lock = LockRecord(
@@ -199,6 +210,9 @@ class Scratchpad(Store):
             deployment_id=deployment_id,
             acquired_at=now,
             expires_at=now + timedelta(seconds=ttl_seconds),
+            host=host,
+            pid=pid,
+            boot_id=boot_id,
         )
         takeover = (
             update(locks)
@@ -208,6 +222,9 @@ class Scratchpad(Store):
                 acquired_at=case((locks.c.deployment_id == deployment_id, locks.c.acquired_at), else_=now),
                 deployment_id=deployment_id,
                 expires_at=lock.expires_at,
+                host=host,
+                pid=pid,
+                boot_id=boot_id,
             )
         )
         for _attempt in range(5):  # only loops if the lock is released between our two statements
@@ -227,15 +244,26 @@ class Scratchpad(Store):
         raise RuntimeError(f"could not acquire lock {key}: it keeps changing hands")
 
     def take_over_lock(
-        self, key: str, seen: LockRecord | None, holder: str, deployment_id: str, now: datetime, ttl_seconds: float
+        self,
+        key: str,
+        seen: LockRecord | None,
+        holder: str,
+        deployment_id: str,
+        now: datetime,
+        ttl_seconds: float,
+        *,
+        host: str | None = None,
+        pid: int | None = None,
+        boot_id: str | None = None,
     ) -> LockRecord | None:
         """Take the lock only if it is still exactly as ``seen`` (None: free), e.g. to resume a dead deploy.
 
-        Of racing callers that saw the same lock, one gets it and the others None.
+        Of racing callers that saw the same lock, one gets it and the others None. ``host``, ``pid`` and
+        ``boot_id`` say where the new holder runs.
         """
         now = as_utc(now)
         lock = LockRecord(key=key, holder=holder, deployment_id=deployment_id, acquired_at=now,
-                          expires_at=now + timedelta(seconds=ttl_seconds))
+                          expires_at=now + timedelta(seconds=ttl_seconds), host=host, pid=pid, boot_id=boot_id)
         if seen is None:
             try:
                 with self._write() as conn:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import uuid
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -26,3 +30,48 @@ def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.config/runbook/runbook.yaml of the developer's
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _close_database_engines():
+    # Engines are cached per URL per process (for the long-running bot); a test's databases die with it.
+    yield
+    engines = sys.modules.get("memory.engines")
+    if engines is not None:
+        engines.dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL (pgserver's binaries) on 127.0.0.1 for the whole session; never skipped."""
+    from tests.postgres_server import LocalPostgres
+
+    server = LocalPostgres()
+    try:
+        server.start()  # raises, with the server's log, if it cannot start: every test using it errors
+        yield server
+    finally:
+        server.stop()  # also removes the data folder of a server that failed to start
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A fresh, empty database on the session's server: a ``postgresql+psycopg://`` URL."""
+    from memory.engines import dispose_engine
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres_server.create_database(name)
+    url = postgres_server.url(name)
+    yield url
+    dispose_engine(url)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The same test on SQLite (``<tmp>/state/runbook.db``) and on PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        from memory.urls import default_database_url
+
+        return default_database_url(tmp_path / "state")
+    return str(request.getfixturevalue("postgres_url"))

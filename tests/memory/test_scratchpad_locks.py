@@ -111,3 +111,35 @@ def test_concurrent_processes_exactly_one_acquires(
     lock = pad.get_lock(KEY)
     assert lock is not None and lock.holder != "crashed@host 1"
     assert {r["holder"] for r in results} == {lock.holder}
+
+
+def test_a_lock_records_where_its_holder_runs(pad: Scratchpad, t0: datetime) -> None:
+    lock = pad.acquire_lock(KEY, "alice@laptop (pid 4242)", "dep-1", t0, 60,
+                            host="laptop", pid=4242, boot_id="b00t-1")
+    assert (lock.host, lock.pid, lock.boot_id) == ("laptop", 4242, "b00t-1")
+    assert pad.get_lock(KEY) == lock
+    # Re-acquired by its own deployment from another process: where it runs now.
+    resumed = pad.acquire_lock(KEY, "alice@laptop (pid 5555)", "dep-1", t0 + timedelta(seconds=10), 60,
+                               host="laptop", pid=5555, boot_id="b00t-1")
+    assert (resumed.pid, resumed.acquired_at) == (5555, t0)
+    assert pad.get_lock(KEY) == resumed
+    # Taken over after expiry by someone who does not say where: nothing stale is left behind.
+    later = t0 + timedelta(minutes=5)
+    taken = pad.acquire_lock(KEY, "bob@ci", "dep-2", later, 60)
+    assert (taken.host, taken.pid, taken.boot_id) == (None, None, None)
+    assert pad.get_lock(KEY) == taken
+
+
+def test_take_over_lock_records_where_the_new_holder_runs(pad: Scratchpad, t0: datetime) -> None:
+    pad.acquire_lock(KEY, "alice@laptop (pid 11)", "dep-1", t0, 600, host="laptop", pid=11, boot_id="b1")
+    seen = pad.get_lock(KEY)
+    assert seen is not None and seen.pid == 11
+    taken = pad.take_over_lock(KEY, seen, "bob@desk (pid 22)", "dep-1", t0 + timedelta(seconds=30), 600,
+                               host="desk", pid=22, boot_id="b2")
+    assert taken is not None and (taken.host, taken.pid, taken.boot_id) == ("desk", 22, "b2")
+    assert pad.get_lock(KEY) == taken
+    free = pad.take_over_lock("other/key", None, "carol@box (pid 33)", "dep-3", t0, 600, host="box", pid=33)
+    assert free is not None and pad.get_lock("other/key") == free and free.pid == 33
+    # The positional signature is unchanged: old callers store no host.
+    plain = pad.acquire_lock("third/key", "dave", "dep-4", t0, 60)
+    assert plain.host is None and pad.get_lock("third/key") == plain
