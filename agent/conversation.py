@@ -8,7 +8,6 @@ A session (a terminal session, a Slack thread) keeps its conversation in a LangG
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from agent.runtime import Runtime
     from memory.recall_settings import RecallSettings
 
-CONVERSATIONS_FILE = "conversations.db"
 _UNSET: Any = object()
 
 
@@ -48,15 +46,13 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
         on_event: Callable[[Any], None] | None = None) -> Reply:
     """Answer one request of `runtime.user` in a session. `model`: a ClaudeModel, None for offline,
     default from config."""
-    config, asker, state_dir = runtime.config, runtime.user, runtime.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    config, asker = runtime.config, runtime.user
     early = _recall_early(question, config, runtime.recall_settings)  # first: it runs beside everything below
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
     from agent.graph import AgentContext, build_graph, new_request
     from agent.model import ModelError, make_model
     from agent.prompts import system_prompt
     from agent.tools import Toolbox
+    from memory.checkpoints import chat_thread
 
     note = ""
     if model is _UNSET:
@@ -69,13 +65,13 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
                       on_event=on_event or (lambda event: None), recall_lookup=early)
     ctx = AgentContext(config=config, toolbox=toolbox, model=model, system=system_prompt(config),
                        max_steps=config.agent.max_steps)
-    connection = sqlite3.connect(state_dir / CONVERSATIONS_FILE, check_same_thread=False)
     try:
-        app = build_graph(ctx).compile(checkpointer=SqliteSaver(connection))
-        thread = {"configurable": {"thread_id": session_id}, "recursion_limit": 4 * ctx.max_steps + 10}
-        state = app.invoke(new_request(question), thread)
+        with runtime.checkpointer() as saver:  # the session's conversation, in the shared database
+            app = build_graph(ctx).compile(checkpointer=saver)
+            thread = {"configurable": {"thread_id": chat_thread(session_id)},
+                      "recursion_limit": 4 * ctx.max_steps + 10}
+            state = app.invoke(new_request(question), thread)
     finally:
-        connection.close()
         if toolbox.recall_lookup is not None:  # started for nothing: the answer did not need it
             toolbox.recall_lookup.close()
     usage = state.get("usage") or {}

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from memory.scratchpad import Scratchpad
     from tools.backend import Backend
     from tools.sandbox import SandboxFleet
+    from tools.sandbox.state import FleetStorage
     from tools.slack_api import SlackClient
 
 DB_FILENAME = "runbook.db"
+CHECKPOINTED_TYPES = [("memory.outcome", "Outcome")]  # classes the deploy's checkpointed state holds
 
 
 @dataclass
@@ -101,35 +103,27 @@ class Runtime:
     @property
     def store(self) -> Scratchpad:
         if self._store is None:
-            from memory.scratchpad import Scratchpad
+            from memory.database import open_store
 
-            if self.database_url.startswith("sqlite:///"):
-                Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self._store = Scratchpad(self.database_url)
+            self._store = open_store(self.database_url)
         return self._store
 
     @contextmanager
     def checkpointer(self) -> Iterator[Any]:
-        import sqlite3
+        """LangGraph checkpoints (deploys and chat sessions) in the shared database."""
+        from memory.checkpoints import open_checkpointer
 
-        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.state_dir / "checkpoints.db", check_same_thread=False, timeout=30)
-        serde = JsonPlusSerializer(allowed_msgpack_modules=[("memory.outcome", "Outcome")])
-        try:
-            yield SqliteSaver(connection, serde=serde)
-        finally:
-            connection.close()
+        self.store  # noqa: B018 - opened (checked, migrated, old files imported) before the saver
+        with open_checkpointer(self.database_url, allowed_types=CHECKPOINTED_TYPES) as saver:
+            yield saver
 
     # -- backends -----------------------------------------------------------------------------------
 
-    def fleet_store(self) -> Any:
-        """Where the sandbox's simulated fleet is kept."""
-        from tools.sandbox.state import STATE_FILENAME, FleetStore
+    def fleet_store(self) -> FleetStorage:
+        """Where the sandbox's simulated fleet is kept: the shared database."""
+        from tools.sandbox.state_db import DatabaseFleetStore
 
-        return FleetStore(self.state_dir / STATE_FILENAME)
+        return DatabaseFleetStore(self.store)
 
     def sandbox_fleet(self) -> SandboxFleet:
         """The simulated fleet every sandbox environment of this runtime shares (one clock)."""

@@ -48,15 +48,14 @@ def prepare_sqlite_location(path: Path) -> None:
         raise StateError(
             f"{path} is a folder, not a database file: move it away, or point database_url at a file."
         )
-    if exists:
-        try:
-            with path.open("rb"):
-                pass
-        except OSError as exc:
-            raise StateError(
-                f"{path} cannot be read ({_reason(exc)}): give this user read and write access to it and "
-                f"its folder."
-            ) from exc
+    # Never open (and close) the file itself to test it: closing any descriptor of a file drops every
+    # POSIX lock this process holds on it, SQLite's included, and a database open in this process
+    # (the engine of an earlier runtime) would then be written unlocked and corrupted.
+    if exists and not os.access(path, os.R_OK):
+        raise StateError(
+            f"{path} cannot be read (permission denied): give this user read and write access to it and "
+            f"its folder."
+        )
 
 
 def check_history_not_lost(path: Path) -> None:

@@ -102,6 +102,12 @@ class DeployContext:
         return Holder.this_process(self.request.requester).label
 
     @property
+    def owner(self) -> dict[str, Any]:
+        """The lock's host, pid and boot: what tells a live deploy from a dead one (skills.deploy.liveness)."""
+        me = Holder.this_process(self.request.requester)
+        return {"host": me.host, "pid": me.pid, "boot_id": me.boot}
+
+    @property
     def thresholds(self) -> Thresholds:
         return self.target.config.thresholds
 

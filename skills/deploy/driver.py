@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from memory.outcome import Outcome, Stopped
 from skills.approval import abort
-from skills.deploy.slack_approval import show_outcome
 from skills.deploy.context import DeployContext, DeployState, LockLost
+from skills.deploy.slack_approval import show_outcome
 from skills.events import DeployFinished
 from tools.backend import BackendError
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 
 def thread_of(deployment_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": deployment_id}}
+    from memory.checkpoints import deploy_thread
+
+    return {"configurable": {"thread_id": deploy_thread(deployment_id)}}
 
 
 @dataclass
@@ -48,7 +50,6 @@ def last_checkpoint(ctx: DeployContext) -> Checkpoint | None:
 def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
     """Run the graph to its end and return the exit code: from `first_input`, or (None) from its last checkpoint."""
     from skills.deploy.graph import build_deploy_graph
-
     from skills.deploy.heartbeat import Heartbeat
 
     with ctx.resources.checkpointer() as saver, Heartbeat(ctx) as heartbeat:

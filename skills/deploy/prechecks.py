@@ -144,11 +144,12 @@ def _take_lock(ctx: DeployContext) -> str | None:
                 return _blocked_by(seen, seen.deployment_id, state, where)
         try:
             if seen is None or seen.deployment_id == req.deployment_id:
-                store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.wall_now(), LOCK_TTL_SECONDS)
+                store.acquire_lock(ctx.lock_key, ctx.holder, req.deployment_id, ctx.wall_now(), LOCK_TTL_SECONDS,
+                                   **ctx.owner)
                 return None
             # The holder's deployment is over (it ended without releasing): take its lock over.
             if store.take_over_lock(ctx.lock_key, seen, ctx.holder, req.deployment_id, ctx.wall_now(),
-                                    LOCK_TTL_SECONDS) is not None:
+                                    LOCK_TTL_SECONDS, **ctx.owner) is not None:
                 return None
         except LockHeld:
             pass  # taken in between: look again

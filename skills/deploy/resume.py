@@ -75,7 +75,8 @@ def resume_deploy(
     request.auto_rollback = bool(asked.get("auto_rollback"))
     request.dry_run = bool(asked.get("dry_run"))
     # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
-    if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.wall_now(), LOCK_TTL_SECONDS) is None:
+    if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.wall_now(), LOCK_TTL_SECONDS,
+                                **ctx.owner) is None:
         raise DeployInputError(f"The deploy lock of {ctx.lock_key} changed hands while {record.id} was being"
                                " resumed (by another command?); nothing changed.")
     ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,

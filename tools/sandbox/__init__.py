@@ -42,12 +42,12 @@ from tools.sandbox.observability import (
 )
 from tools.sandbox.platform import SandboxPlatform
 from tools.sandbox.seed import seed_fleet
-from tools.sandbox.state import STATE_FILENAME, FleetStore
+from tools.sandbox.state import STATE_FILENAME, FleetStorage, FleetStore
 
 __all__ = ["FleetStore", "SandboxFleet", "open_fleet", "open_sandbox", "reset_sandbox", "sandbox_backend"]
 
 
-def open_fleet(config: RunbookConfig, store: FleetStore, time_scale: float) -> SandboxFleet:
+def open_fleet(config: RunbookConfig, store: FleetStorage, time_scale: float) -> SandboxFleet:
     """The fleet in `store` (seeded if absent), with a clock that starts at the latest virtual time any
     command reached (or the wall clock, whichever is later) and runs `time_scale` times faster."""
     store.create_if_missing(lambda: seed_fleet(config, datetime.now(UTC)))
@@ -80,6 +80,6 @@ def open_sandbox(config: RunbookConfig, state_dir: Path, time_scale: float | Non
     return sandbox_backend(open_fleet(config, FleetStore(Path(state_dir) / STATE_FILENAME), scale))
 
 
-def reset_sandbox(config: RunbookConfig, store: FleetStore) -> None:
+def reset_sandbox(config: RunbookConfig, store: FleetStorage) -> None:
     """Replace the fleet with a freshly seeded one; its clock restarts at the wall clock's now."""
     store.replace(seed_fleet(config, datetime.now(UTC)))

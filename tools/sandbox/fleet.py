@@ -23,7 +23,7 @@ from tools.sandbox.state import (
     AlarmState,
     ClusterState,
     FleetState,
-    FleetStore,
+    FleetStorage,
     RolloutRecord,
     RolloutStep,
     ServiceState,
@@ -37,7 +37,7 @@ ROLLOUT_STEP_SECONDS = 68  # four batches: a full rolling update takes 272 s (4m
 
 
 class SandboxFleet:
-    def __init__(self, store: FleetStore, clock: ScaledClock) -> None:
+    def __init__(self, store: FleetStorage, clock: ScaledClock) -> None:
         self.store = store
         self.clock = clock
 

@@ -12,10 +12,10 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -102,6 +102,19 @@ class FleetState(BaseModel):
 
 
 _Signature = tuple[int, int, int]
+
+
+class FleetStorage(Protocol):
+    """Where the fleet's one JSON document lives: the shared database (`state_db.DatabaseFleetStore`)
+    for commands, a file (`FleetStore`) for the sandbox's own tests."""
+
+    def read(self) -> FleetState: ...
+
+    def transaction(self) -> AbstractContextManager[FleetState]: ...
+
+    def create_if_missing(self, make: Callable[[], FleetState]) -> None: ...
+
+    def replace(self, state: FleetState) -> None: ...
 
 
 class FleetStore:
