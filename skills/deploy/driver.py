@@ -78,7 +78,7 @@ def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> 
         stopped = exc if isinstance(exc, Stopped) else Stopped() if isinstance(exc, KeyboardInterrupt) else None
         outcome = stopped.outcome if stopped else Outcome.FAILED
         reason = outcome.meaning if stopped else str(exc)
-        abandon(ctx, cast(DeployState, app.get_state(thread).values), reason, outcome)
+        abandon(ctx, _last_state(app, thread), reason, outcome)
         if stopped is not None:
             raise stopped from None
         if isinstance(exc, (BackendError, LockLost)):
@@ -86,25 +86,53 @@ def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> 
         raise
 
 
+def _last_state(app: Any, thread: RunnableConfig) -> DeployState:
+    try:
+        return cast(DeployState, app.get_state(thread).values)
+    except Exception:  # noqa: BLE001 - the store itself failed: clean up with what is known
+        return {"lock_acquired": True}
+
+
 def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
-    """Leave nothing half-done after an unexpected stop: canary gone, lock released, outcome recorded."""
+    """Leave nothing half-done after an unexpected stop: canary gone, request withdrawn, lock released,
+    outcome recorded. Each step is tried on its own (the store may be what failed: a full disk, a lost
+    database connection); what could not be done is said, with the command that finishes it."""
     req = ctx.request
-    lock = ctx.store.get_lock(ctx.lock_key)
+    left: list[str] = []
+
+    def attempt(what: str, step: Any) -> Any:
+        try:
+            return step()
+        except Exception:  # noqa: BLE001 - said below, with the way to finish it
+            left.append(what)
+            return None
+
+    lock = attempt("the deploy lock's check", lambda: ctx.store.get_lock(ctx.lock_key))
     ours = lock is None or lock.deployment_id == req.deployment_id  # never touch another deploy's canary
     # A node interrupted halfway has not checkpointed its own updates, so "canary_started" may be
     # missing: whoever holds the lock owns any canary of this service, and removing it is idempotent.
     if ours and (state.get("lock_acquired") or state.get("canary_started")):
-        try:
-            ctx.backend.platform.remove_canary(ctx.target)
-        except Exception:  # noqa: BLE001 - best effort; the record below says what happened
-            reason += " (the canary could not be removed: remove it by hand)"
-    pending = ctx.store.approval_for_deployment(req.deployment_id)
+        attempt("the canary", lambda: ctx.backend.platform.remove_canary(ctx.target))
+    pending = attempt("the approval request", lambda: ctx.store.approval_for_deployment(req.deployment_id))
     if pending is not None and pending.status == "pending":
-        show_outcome(ctx, abort(ctx.store, pending, ctx.wall_now(), reason))  # the card loses its buttons
-    ctx.store.release_lock(ctx.lock_key, req.deployment_id)
-    ctx.store.update_deployment(req.deployment_id, status=outcome, ended_at=ctx.now(), detail=reason)
-    ctx.emit(DeployFinished(
+        aborted = attempt("the approval request", lambda: abort(ctx.store, pending, ctx.wall_now(), reason))
+        if aborted is not None:
+            show_outcome(ctx, aborted)  # the card loses its buttons
+    attempt("the deploy lock", lambda: ctx.store.release_lock(ctx.lock_key, req.deployment_id))
+    attempt("the deployment's record", lambda: ctx.store.update_deployment(
+        req.deployment_id, status=outcome, ended_at=ctx.now(), detail=reason))
+    if left:
+        done = "Could not clean up " + ", ".join(dict.fromkeys(left))
+        next_steps = [f"{done}: once runbook's state can be written again, `runbook resume {req.deployment_id}"
+                      " --abort` finishes the clean-up."]
+    else:
+        next_steps = [f"{req.service}: the canary was removed and the deploy lock released."]
+    finished = DeployFinished(
         outcome=outcome, exit_code=outcome.exit_code, headline=outcome.headline, service=req.service,
         environment=req.environment, from_version=state.get("from_version"), to_version=req.version,
-        observations=[reason], next_steps=[f"{req.service}: the canary was removed and the deploy lock released."],
-    ))
+        observations=[reason], next_steps=next_steps, logged=not left,
+    )
+    try:
+        ctx.emit(finished)
+    except Exception:  # noqa: BLE001 - the audit trail cannot take it: the person still sees it
+        ctx.sink(finished)
