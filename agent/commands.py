@@ -108,9 +108,9 @@ def deploy(service: str, version: str, environment: str | None, auto_rollback: b
 
         env_name = runtime.config.environment(environment)[0]
         runtime.config.service(service)
-        request = DeployRequest(service=service, version=version, environment=env_name,
-                                requester=runtime.identity(env_name).name, auto_rollback=auto_rollback,
-                                dry_run=dry_run)
+        me = runtime.identity(env_name)
+        request = DeployRequest(service=service, version=version, environment=env_name, requester=me.name,
+                                requester_via=me.via, auto_rollback=auto_rollback, dry_run=dry_run)
         return run_deploy(runtime, request, renderer, terminal_prompt=prompt)
 
     return with_runtime(config_path, streamed(output, body))

@@ -114,7 +114,9 @@ def _deploy(box: Toolbox, args: DeployRequestArgs) -> ToolResult:
 
     env = box.config.environment(args.environment)[0]
     box.config.service(args.service)
-    request = DeployRequest(service=args.service, version=args.version, environment=env, requester=box.asker)
+    me = box.resources.identity(env)
+    request = DeployRequest(service=args.service, version=args.version, environment=env, requester=me.name,
+                            requester_via=me.via)
     code = run_deploy(box.resources, request, box.on_event)
     return _outcome("request_deploy", f"Deploy of {args.service} {args.version} to {env} ({request.deployment_id},"
                     f" requested by {box.asker}, gated by a person's approval)", code)

@@ -105,6 +105,14 @@ def m004_documents(conn: Connection) -> None:
     ).create(conn)
 
 
+@migration
+def m005_identity_provenance(conn: Connection) -> None:
+    """How each identity was established (os, aws, simulated, slack, mcp), beside the name."""
+    for table, column in (("deployments", "requester_via"), ("approvals", "requester_via"),
+                          ("approvals", "decided_via")):
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(32)")
+
+
 _KNOWN = {m.name for m in MIGRATIONS}
 
 

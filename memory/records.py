@@ -53,6 +53,7 @@ class DeploymentRecord(_Record):
     to_version: str
     image_digest: str | None = None
     requester: str
+    requester_via: str | None = None  # how the requester was established: os, aws, simulated, slack, mcp
     approver: str | None = None
     started_at: datetime
     ended_at: datetime | None = None
@@ -82,10 +83,12 @@ class ApprovalRecord(_Record):
     to_version: str
     image_digest: str
     requester: str
+    requester_via: str | None = None
     requested_at: datetime
     expires_at: datetime
     status: str = "pending"  # one of APPROVAL_STATUSES
     decided_by: str | None = None
+    decided_via: str | None = None  # os, aws, simulated, slack
     decided_at: datetime | None = None
     reason: str = ""
     channel: str | None = None  # "terminal", "slack", ...

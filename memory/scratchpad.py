@@ -154,6 +154,7 @@ class Scratchpad(FleetDocument, Store):
         at: datetime,
         reason: str = "",
         channel: str | None = None,
+        via: str | None = None,
     ) -> tuple[ApprovalRecord, bool]:
         """Decide a pending request. Returns (record as stored now, whether this call decided it).
 
@@ -165,7 +166,8 @@ class Scratchpad(FleetDocument, Store):
         statement = (
             update(approvals)
             .where(approvals.c.id == request_id, approvals.c.status == "pending")
-            .values(status=status, decided_by=by, decided_at=as_utc(at), reason=reason, channel=channel)
+            .values(status=status, decided_by=by, decided_at=as_utc(at), reason=reason, channel=channel,
+                    decided_via=via)
         )
         with self._write() as conn:
             won = conn.execute(statement).rowcount == 1

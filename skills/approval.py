@@ -42,6 +42,7 @@ def open_request(
     requester: str,
     now: datetime,
     policy: ApprovalPolicy,
+    requester_via: str | None = None,
 ) -> ApprovalRecord:
     """The deployment's pending request, created on first call (so a resumed deploy reuses it)."""
     existing = store.approval_for_deployment(deployment_id)
@@ -56,6 +57,7 @@ def open_request(
         to_version=to_version,
         image_digest=image_digest,
         requester=requester,
+        requester_via=requester_via,
         requested_at=now,
         expires_at=now + timedelta(seconds=policy.expires_after_seconds),
     )
@@ -116,7 +118,8 @@ def decide(
                 f"{by.label} requested this {request.environment} deploy and cannot approve it;"
                 " another approver must."
             )
-    stored, won = store.decide_approval(request.id, decision, by.name, now, reason=reason, channel=channel)
+    stored, won = store.decide_approval(request.id, decision, by.name, now, reason=reason, channel=channel,
+                                        via=by.via)
     if not won:
         raise ApprovalError(f"The request for {where} was already {stored.status}; nothing changed.")
     return stored

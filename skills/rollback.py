@@ -42,6 +42,7 @@ def run_rollback(resources: Resources, service: str, environment: str | None, si
                  to: str | None = None, terminal_prompt: TerminalPrompt | None = None) -> int:
     """Run the rollback as a deploy of kind "rollback", requested by the runtime's user; its exit code."""
     env_name, version = rollback_target(resources, service, environment, to)
-    request = DeployRequest(service=service, version=version, environment=env_name,
-                            requester=resources.identity(env_name).name, kind="rollback")
+    me = resources.identity(env_name)
+    request = DeployRequest(service=service, version=version, environment=env_name, requester=me.name,
+                            requester_via=me.via, kind="rollback")
     return run_deploy(resources, request, sink, terminal_prompt=terminal_prompt)

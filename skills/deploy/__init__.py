@@ -39,7 +39,8 @@ def run_deploy(
     started = ctx.now()
     ctx.store.record_deployment(DeploymentRecord(
         id=request.deployment_id, service=request.service, environment=request.environment, from_version=None,
-        to_version=request.version, requester=request.requester, started_at=started, kind=request.kind,
+        to_version=request.version, requester=request.requester, requester_via=request.requester_via,
+        started_at=started, kind=request.kind,
     ))
     ctx.emit(DeployStarted(service=request.service, environment=request.environment, version=request.version,
                            requester=request.requester, total_steps=TOTAL_STEPS, dry_run=request.dry_run,

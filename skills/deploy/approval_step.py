@@ -31,7 +31,7 @@ def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -
     record = gate.open_request(
         ctx.store, deployment_id=req.deployment_id, service=req.service, environment=req.environment,
         from_version=state.get("from_version"), to_version=req.version, image_digest=image_digest,
-        requester=req.requester, now=ctx.wall_now(), policy=policy,
+        requester=req.requester, requester_via=req.requester_via, now=ctx.wall_now(), policy=policy,
     )
     how = []
     if policy.terminal:

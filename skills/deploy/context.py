@@ -50,6 +50,7 @@ class DeployRequest:
     version: str
     environment: str
     requester: str
+    requester_via: str | None = None  # how the requester was established (memory.identity.Via)
     auto_rollback: bool = False
     dry_run: bool = False
     kind: str = "deploy"  # "deploy" or "rollback"

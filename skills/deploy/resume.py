@@ -61,7 +61,8 @@ def resume_deploy(
     user = resources.user
     record = _running_deployment(resources.store, deployment_id)
     request = DeployRequest(service=record.service, version=record.to_version, environment=record.environment,
-                            requester=record.requester, kind=record.kind, deployment_id=record.id)
+                            requester=record.requester, requester_via=record.requester_via, kind=record.kind,
+                            deployment_id=record.id)
     # The terminal prompt decides as the requester: offered only to the requester themselves.
     ctx = DeployContext.open(resources, request, sink, terminal_prompt if user == record.requester else None)
     seen = _lock_of_a_dead_deploy(ctx, force)
