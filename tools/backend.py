@@ -16,6 +16,7 @@ from tools.clock import Clock
 from tools.config import RunbookConfig
 from tools.models import (
     Alarm,
+    CanaryInfo,
     HealthCheckInfo,
     Image,
     LogEvent,
@@ -58,12 +59,22 @@ class Platform(Protocol):
         """A new revision equal to `base` except for the container image."""
         ...
 
-    def start_canary(self, target: ServiceTarget, task_definition: TaskDefinition, count: int) -> list[TaskHealth]: ...
+    def start_canary(
+        self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int
+    ) -> list[TaskHealth]:
+        """Start (or, run again, resize) the canary of deployment `deployment_id`; other canaries are untouched."""
+        ...
 
-    def canary_tasks(self, target: ServiceTarget) -> list[TaskHealth]: ...
+    def canary_tasks(self, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
+        """The tasks of that deployment's canary (empty when it has none)."""
+        ...
 
-    def remove_canary(self, target: ServiceTarget) -> None:
-        """Stop and delete the canary; a no-op when there is none."""
+    def remove_canary(self, target: ServiceTarget, deployment_id: str) -> None:
+        """Stop and delete that deployment's canary; a no-op when there is none."""
+        ...
+
+    def list_canaries(self, target: ServiceTarget) -> list[CanaryInfo]:
+        """Every runbook canary of the service, whichever deployment (or runbook database) started it."""
         ...
 
     def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None: ...

@@ -28,6 +28,16 @@ class TaskHealth(BaseModel):
     started_at: datetime | None = None
 
 
+class CanaryInfo(BaseModel):
+    """A canary runbook started for one deployment, as the platform lists it."""
+
+    deployment_id: str | None  # None: the platform shows no deployment for it (left by an older runbook)
+    name: str  # the platform's name for it (ECS: the canary service)
+    version: str | None = None
+    desired: int = 0
+    running: int = 0
+
+
 class ServiceStatus(BaseModel):
     name: str
     cluster: str

@@ -33,7 +33,7 @@ def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: 
     target, metrics = ctx.target, ctx.backend.metrics
     canary = metrics.observe(target, ctx.request.version, start, end)
     stable = metrics.observe(target, stable_version, start, end)
-    tasks = ctx.backend.platform.canary_tasks(target)
+    tasks = ctx.backend.platform.canary_tasks(target, ctx.request.deployment_id)
     healthy = bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
     return evaluate_canary(canary, stable, ctx.thresholds, healthy)
 
@@ -81,20 +81,20 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
     update: DeployState = {"to_revision": new_td.revision}
 
     count = canary_task_count(state["desired"], limits.canary_percent)
-    running = platform.canary_tasks(target) if rerun else []
+    running = platform.canary_tasks(target, ctx.request.deployment_id) if rerun else []
     update["canary_started"] = True  # set before the call: a half-started canary is still removed
     if running and all(t.version == new_td.version for t in running):
         ctx.emit(Progress(message=f"Canary already running ({len(running)} of {state['desired']} tasks)..."))
     else:
         ctx.emit(Progress(message=f"Deploying canary ({count} of {state['desired']} tasks)..."))
         try:
-            platform.start_canary(target, new_td, count)
+            platform.start_canary(target, ctx.request.deployment_id, new_td, count)
         except BackendError as exc:
             ctx.emit(CheckFailed(check="canary_started", message=str(exc)))
             return update | fail("Canary could not start")
     ctx.emit(Progress(message="Waiting for task to start..."))
     for _ in range(30):
-        tasks = platform.canary_tasks(target)
+        tasks = platform.canary_tasks(target, ctx.request.deployment_id)
         if tasks and all(t.status == "RUNNING" for t in tasks):
             break
         clock.sleep(10)
@@ -108,7 +108,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
     for index in range(1, limits.health_checks + 1):
         clock.sleep(interval)
         ctx.keep_lock()
-        tasks = platform.canary_tasks(target)
+        tasks = platform.canary_tasks(target, ctx.request.deployment_id)
         unhealthy = [t.task_id for t in tasks if t.health != "HEALTHY" or t.status != "RUNNING"]
         ctx.emit(HealthCheckResult(index=index, total=limits.health_checks, healthy=not unhealthy and bool(tasks),
                                    detail=", ".join(unhealthy)))
@@ -143,5 +143,5 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
 
 def remove_canary(ctx: DeployContext) -> None:
     ctx.emit(Progress(message="Removing canary..."))
-    ctx.backend.platform.remove_canary(ctx.target)
+    ctx.backend.platform.remove_canary(ctx.target, ctx.request.deployment_id)
     ctx.emit(CheckPassed(check="canary_removed", message="Canary removed"))

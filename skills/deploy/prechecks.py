@@ -24,6 +24,35 @@ def _when(value: datetime | None) -> str:
     return "unknown" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
+def _other_canaries(ctx: DeployContext) -> list[str]:
+    """Why another runbook canary of the service stands in the way (empty: none does).
+
+    Run with the deploy lock held: a deployment of this database that owns a canary but not the lock is dead.
+    """
+    try:
+        others = [c for c in ctx.backend.platform.list_canaries(ctx.target) if c.deployment_id != ctx.request.deployment_id]
+    except BackendError as exc:
+        return [str(exc)]
+    if not others:
+        return []
+    lines = []
+    for canary in others:
+        what = f"{canary.name} ({canary.version or '?'}, {canary.running} of {canary.desired} tasks running)"
+        record = ctx.store.get_deployment(canary.deployment_id) if canary.deployment_id else None
+        if record is None:
+            owner = f"deployment {canary.deployment_id}" if canary.deployment_id else "no deployment runbook recorded"
+            lines.append(f"Canary {what} belongs to {owner}, which is not in this runbook database:"
+                         " is someone deploying from another runbook database?")
+        else:
+            gone = "whose process is gone" if record.status == "running" else f"which ended {record.status}"
+            lines.append(f"Canary {what} is left over by deployment {record.id}, {gone};"
+                         f" remove it with: runbook resume {record.id} --abort")
+    count = len(others)
+    head = (f"Another runbook canary of {ctx.target.key} is running in {ctx.target.environment}"
+            if count == 1 else f"{count} other runbook canaries of {ctx.target.key} are running in {ctx.target.environment}")
+    return [f"{head}: {lines[0]}" if count == 1 else f"{head}.", *(lines if count > 1 else [])]
+
+
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
     ctx.emit(StepStarted(number=1, total=total_steps, title="Pre-deployment Checks"))
     hint = start_deploy_runbook_lookup(ctx)  # beside the checks; read when they pass
@@ -100,6 +129,9 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     refusal = _take_lock(ctx)
     if refusal:
         return fail("deployment_lock", refusal)
+    problem = _other_canaries(ctx)
+    if problem:
+        return fail("deployment_lock", problem[0], problem[1:]) | {"lock_acquired": True}
     ctx.emit(CheckPassed(check="deployment_lock", message="No deployments in progress"))
 
     ctx.emit(Progress(message="Checking rollback availability..."))

@@ -57,7 +57,7 @@ def fleet_snapshot(service: str = "checkout-api", environment: str = "production
             "version": status.version,
             "task_definition": status.task_definition,
             "tasks": sorted((t.task_id, t.version, t.status) for t in status.tasks),
-            "canary": backend.platform.canary_tasks(target),
+            "canary": backend.platform.list_canaries(target),
             "revision": backend.platform.current_task_definition(target).revision,
         }
 

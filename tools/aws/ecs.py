@@ -1,6 +1,6 @@
 """ECS: describe a service, read and register task definitions, roll out, roll back.
 
-The canary (a separate `<service>-canary` service) lives in `ecs_canary.py`.
+The canary (a separate `<service>-canary-<short deployment id>` service) lives in `ecs_canary.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tools.aws.errors import aws_call
 from tools.aws.session import AwsSession
 from tools.backend import NotFound
 from tools.models import (
+    CanaryInfo,
     HealthCheckInfo,
     Image,
     RolloutStatus,
@@ -185,22 +186,25 @@ class EcsPlatform:
         return self.model(target, registered["taskDefinitionArn"])
 
     def start_canary(
-        self, target: ServiceTarget, task_definition: TaskDefinition, count: int
+        self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int
     ) -> list[TaskHealth]:
         self.canary_versions[target.key] = task_definition.version
-        return ecs_canary.start(self, target, task_definition, count)
+        return ecs_canary.start(self, target, deployment_id, task_definition, count)
 
-    def canary_tasks(self, target: ServiceTarget) -> list[TaskHealth]:
-        return ecs_canary.tasks(self, target)
+    def canary_tasks(self, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
+        return ecs_canary.tasks(self, target, deployment_id)
 
-    def remove_canary(self, target: ServiceTarget) -> None:
-        ecs_canary.remove(self, target)
+    def remove_canary(self, target: ServiceTarget, deployment_id: str) -> None:
+        ecs_canary.remove(self, target, deployment_id)
+
+    def list_canaries(self, target: ServiceTarget) -> list[CanaryInfo]:
+        return ecs_canary.list_all(self, target)
 
     def canary_version(self, target: ServiceTarget) -> str | None:
+        """The version the service's canary runs (for telling its metrics apart), None when it has none."""
         if target.key not in self.canary_versions:
-            canary = self.service(target.cluster, ecs_canary.canary_name(target), required=False)
-            found = self.model(target, canary["taskDefinition"]).version if canary else None
-            self.canary_versions[target.key] = found
+            canaries = self.list_canaries(target)
+            self.canary_versions[target.key] = canaries[0].version if canaries else None
         return self.canary_versions[target.key]
 
     def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.backend import BackendError
 from tools.models import (
+    CanaryInfo,
     HealthCheckInfo,
     Image,
     RolloutStatus,
@@ -80,7 +81,7 @@ class SandboxPlatform:
             return definition.model_copy()
 
     def start_canary(
-        self, target: ServiceTarget, task_definition: TaskDefinition, count: int
+        self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int
     ) -> list[TaskHealth]:
         if count < 1:
             raise BackendError(f"A canary needs at least one task, got {count}.")
@@ -88,30 +89,48 @@ class SandboxPlatform:
             definition = find_task_definition(
                 state, service.cluster, service.family, task_definition.revision
             )
-            service.canary = [
+            mine = [
                 TaskRecord(
                     task_id=f"{service.name}-canary-"
                     + short_id(state.seed, service.cluster, definition.ref, now.isoformat(), i, length=6),
                     revision=definition.revision,
                     version=definition.version,
                     started_at=now,
+                    deployment_id=deployment_id,
                 )
                 for i in range(count)
             ]
+            service.canary = [t for t in service.canary if t.deployment_id != deployment_id] + mine
             record_tasks(service, now)
-            return [_health(t) for t in service.canary]
+            return [_health(t) for t in mine]
 
-    def canary_tasks(self, target: ServiceTarget) -> list[TaskHealth]:
+    def canary_tasks(self, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
         _state, service = self.fleet.service(target)
-        return [_health(t) for t in service.canary]
+        return [_health(t) for t in service.canary if t.deployment_id == deployment_id]
 
-    def remove_canary(self, target: ServiceTarget) -> None:
+    def remove_canary(self, target: ServiceTarget, deployment_id: str) -> None:
         _state, service = self.fleet.service(target)
-        if not service.canary:
+        if not any(t.deployment_id == deployment_id for t in service.canary):
             return
         with self.fleet.change_service(target) as (_state, service, now):
-            service.canary = []
+            service.canary = [t for t in service.canary if t.deployment_id != deployment_id]
             record_tasks(service, now)
+
+    def list_canaries(self, target: ServiceTarget) -> list[CanaryInfo]:
+        _state, service = self.fleet.service(target)
+        by_deployment: dict[str | None, list[TaskRecord]] = {}
+        for task in service.canary:
+            by_deployment.setdefault(task.deployment_id, []).append(task)
+        return [
+            CanaryInfo(
+                deployment_id=deployment_id,
+                name=f"{service.name}-canary" + (f"-{deployment_id.removeprefix('dep-')}" if deployment_id else ""),
+                version=tasks[0].version,
+                desired=len(tasks),
+                running=len(tasks),
+            )
+            for deployment_id, tasks in by_deployment.items()
+        ]
 
     def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None:
         with self.fleet.change_service(target) as (state, service, now):

@@ -77,7 +77,7 @@ def test_alb_metrics_in_weighted_mode(world: World) -> None:
                 )
             ],
         )
-    backend.platform.start_canary(target, backend.platform.current_task_definition(target), 1)
+    backend.platform.start_canary(target, "dep-1", backend.platform.current_task_definition(target), 1)
     backend.platform.canary_versions[target.key] = "1.2.3"  # type: ignore[attr-defined]
     end = start + timedelta(minutes=3)
     assert backend.metrics.observe(target, "1.2.3", start, end).requests == 300

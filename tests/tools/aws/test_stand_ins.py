@@ -188,7 +188,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
     task = {
         "taskArn": f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/t1",
         "taskDefinitionArn": TD2,
-        "group": f"service:{SERVICE}-canary",
+        "group": f"service:{SERVICE}-canary-t1",
         "lastStatus": "RUNNING",
         "healthStatus": "UNKNOWN",
         "attachments": [{"details": [{"name": "privateIPv4Address", "value": "10.0.1.7"}]}],
@@ -201,7 +201,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
         ecs_stub.add_response(
             "list_tasks",
             {"taskArns": [task["taskArn"]]},
-            {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"},
+            {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary-t1"},
         )
         ecs_stub.add_response("describe_tasks", {"tasks": [task]})
         ecs_stub.add_response("describe_task_definition", describe_td(TD2, "1.2.3"))
@@ -217,7 +217,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
             },
             {"TargetGroupArn": tg},
         )
-        tasks = backend.platform.canary_tasks(target)
+        tasks = backend.platform.canary_tasks(target, "dep-t1")
     assert [(t.task_id, t.version, t.health) for t in tasks] == [("t1", "1.2.3", "UNHEALTHY")]
 
 
@@ -237,19 +237,22 @@ def test_canary_service_asks_for_its_deployment_configuration() -> None:
             {"service": {}},
             {
                 "cluster": CLUSTER,
-                "serviceName": f"{SERVICE}-canary",
+                "serviceName": f"{SERVICE}-canary-t2",
                 "taskDefinition": TD2,
                 "desiredCount": 1,
                 "loadBalancers": stable["loadBalancers"],
                 "launchType": "FARGATE",
                 "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 200},
-                "tags": [{"key": "runbook:canary-of", "value": SERVICE}],
+                "tags": [
+                    {"key": "runbook:canary-of", "value": SERVICE},
+                    {"key": "runbook:deployment", "value": "dep-t2"},
+                ],
             },
         )
         stub.add_response(
-            "list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"}
+            "list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary-t2"}
         )
-        backend.platform.start_canary(target, _td(2), 1)
+        backend.platform.start_canary(target, "dep-t2", _td(2), 1)
 
 
 def test_throttling_on_every_third_call_is_absorbed(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -171,6 +171,17 @@ class World:
         for i in range(0, len(datums), 900):
             self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i : i + 900])
 
+    def canaries(self, active: bool = True) -> list[dict[str, Any]]:
+        """The canary services of checkout-api (`checkout-api-canary-<id>`), with their tags; ACTIVE ones only
+        unless `active` is False."""
+        arns = self.ecs.list_services(cluster=CLUSTER)["serviceArns"]
+        names = [a.rsplit("/", 1)[-1] for a in arns if a.rsplit("/", 1)[-1].startswith(f"{SERVICE}-canary")]
+        found = []
+        for start in range(0, len(names), 10):
+            found += self.ecs.describe_services(cluster=CLUSTER, services=names[start : start + 10],
+                                                include=["TAGS"])["services"]
+        return [s for s in found if s["status"] == "ACTIVE" or not active]
+
     def revision(self, number: int) -> str:
         return f"{self.td_arn.rsplit(':', 1)[0]}:{number}"
 
