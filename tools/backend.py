@@ -79,7 +79,19 @@ class Platform(Protocol):
 
     def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None: ...
 
-    def rollout_status(self, target: ServiceTarget) -> RolloutStatus: ...
+    def rollout_status(self, target: ServiceTarget) -> RolloutStatus:
+        """How the last rollout goes; a FAILED one the platform rolls back by itself reports that rollback too."""
+        ...
+
+    def explain_failure(self, target: ServiceTarget, deployment_id: str | None = None) -> list[str]:
+        """Why tasks of that deployment's canary (None: of the service) stopped or would not start, in the
+        platform's words (e.g. CannotPullContainerError), one line each; read only after something failed."""
+        ...
+
+    def canary_warmup_seconds(self, target: ServiceTarget, task_definition: TaskDefinition) -> float:
+        """How long after a canary task starts its health can first be judged: the grace and start periods
+        and the time a new target needs to pass the load balancer's healthy threshold."""
+        ...
 
     def load_balancer_health_check(self, target: ServiceTarget) -> HealthCheckInfo | None: ...
 

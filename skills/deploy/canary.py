@@ -99,21 +99,38 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
             break
         clock.sleep(10)
     else:
-        ctx.emit(CheckFailed(check="canary_started", message="Canary tasks did not reach RUNNING within 5 minutes"))
-        return update | fail("Canary did not start")
+        why = platform.explain_failure(target, ctx.request.deployment_id)  # e.g. CannotPullContainerError
+        ctx.emit(CheckFailed(check="canary_started", message="Canary tasks did not reach RUNNING within 5 minutes",
+                             details=why))
+        return update | fail("Canary did not start", ["Canary tasks did not reach RUNNING within 5 minutes", *why])
     ctx.emit(CheckPassed(check="canary_started", message=f"Task running: {', '.join(t.task_id for t in tasks)}"))
 
-    ctx.emit(Progress(message="Performing health checks..."))
     interval = (new_td.health_check.interval_seconds if new_td.health_check else target.config.health_check.interval_seconds)
-    for index in range(1, limits.health_checks + 1):
-        clock.sleep(interval)
+    # The first check waits out the grace and start periods and the load balancer's healthy threshold; a task
+    # not judged yet (UNKNOWN: its target still `initial`) is looked at again, for at most as long once more.
+    first = max(platform.canary_warmup_seconds(target, new_td), interval)
+    ctx.emit(Progress(message="Performing health checks..." + (f" (the first after {first:g}s)" if first > interval else "")))
+    index, waited, patience = 1, 0.0, 2 * first + limits.health_checks * interval
+    while index <= limits.health_checks:
+        pause = first if waited == 0 else interval
+        clock.sleep(pause)
+        waited += pause
         ctx.keep_lock()
         tasks = platform.canary_tasks(target, ctx.request.deployment_id)
-        unhealthy = [t.task_id for t in tasks if t.health != "HEALTHY" or t.status != "RUNNING"]
-        ctx.emit(HealthCheckResult(index=index, total=limits.health_checks, healthy=not unhealthy and bool(tasks),
-                                   detail=", ".join(unhealthy)))
-        if unhealthy or not tasks:
-            return update | fail("Canary failed its health checks", [f"Canary task unhealthy: {', '.join(unhealthy)}"])
+        unhealthy = [t.task_id for t in tasks if t.health == "UNHEALTHY" or t.status != "RUNNING"]
+        pending = [t.task_id for t in tasks if t.health == "UNKNOWN" and t.status == "RUNNING"]
+        if tasks and pending and not unhealthy and waited < patience:
+            ctx.emit(Progress(message=f"Not judged yet: {', '.join(pending)} (health checks still starting)..."))
+            continue
+        bad = unhealthy + pending
+        ctx.emit(HealthCheckResult(index=index, total=limits.health_checks, healthy=not bad and bool(tasks),
+                                   detail=", ".join(bad)))
+        if bad or not tasks:
+            why = platform.explain_failure(target, ctx.request.deployment_id)
+            found = (f"Canary task unhealthy: {', '.join(unhealthy)}" if unhealthy or not tasks
+                     else f"Canary task not judged healthy after {waited:g}s: {', '.join(pending)}")
+            return update | fail("Canary failed its health checks", [found, *why])
+        index += 1
 
     window = limits.canary_observation_seconds
     settle = ctx.backend.metrics.settle_seconds(target)  # ticks before it has passed may show partial data

@@ -16,6 +16,19 @@ from tools.backend import BackendError
 __all__ = ["LOCK_TTL_SECONDS", "run_prechecks"]
 
 
+# Services whose rollouts ECS does not run itself: UpdateService cannot change their task definition.
+CONTROLLERS = {
+    "CODE_DEPLOY": "{service} is deployed by CodeDeploy (deployment controller CODE_DEPLOY), which ECS does not let"
+                   " UpdateService change, so runbook cannot roll it out; deploy it through CodeDeploy or switch"
+                   " the service to the ECS controller.",
+    "EXTERNAL": "{service} uses the EXTERNAL deployment controller (task sets managed by another tool), which ECS does"
+                " not let UpdateService change, so runbook cannot roll it out; deploy it with that tool or switch"
+                " the service to the ECS controller.",
+    "other": "{service} uses the {controller} deployment controller, not ECS rolling updates, so runbook cannot"
+             " roll it out.",
+}
+
+
 def _mb(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.0f} MB"
 
@@ -75,9 +88,11 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     ctx.emit(Progress(message="Checking service exists..."))
     try:
         service = backend.platform.describe_service(target)
-        current_td = backend.platform.current_task_definition(target)
     except BackendError as exc:
         return fail("service_exists", str(exc))
+    if service.deployment_controller != "ECS":
+        return fail("service_exists", CONTROLLERS.get(service.deployment_controller, CONTROLLERS["other"]).format(
+            service=target.key, controller=service.deployment_controller))
     ctx.emit(CheckPassed(
         check="service_exists",
         message=f"Service found: {service.name} ({backend.platform.label}, {service.cluster} cluster)",
@@ -150,7 +165,7 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     return {
         "lock_acquired": True,
         "from_version": service.version,
-        "from_revision": current_td.revision,
+        "from_revision": service.revision,
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }

@@ -57,6 +57,15 @@ class AwsMetrics:
         cfg = target.config.ecs
         if cfg.metrics_source == "custom" and not cfg.metrics_namespace:
             return [f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."]
+        groups = [cfg.canary_target_group_arn] if cfg.canary_target_group_arn else []
+        if cfg.metrics_source == "alb" and any(
+            self.lbs.is_network(arn) for arn in groups + self.stable_target_groups(target)
+        ):
+            return [
+                f"{target.key} is behind a Network Load Balancer, whose metrics (AWS/NetworkELB) count connections"
+                " and bytes, not HTTP requests, errors or latency, so metrics_source: alb cannot judge the canary;"
+                " publish per-version metrics and set metrics_source: custom."
+            ]
         if cfg.metrics_source == "alb" and not cfg.canary_target_group_arn:
             return [
                 f"{target.key}: ALB metrics cannot tell the canary from the stable version when both share a target"

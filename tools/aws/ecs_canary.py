@@ -6,7 +6,8 @@ made it.
 
 Shared mode (default): the canary joins the stable service's target groups, so it gets traffic in
 proportion to its task count. Weighted mode: it registers on `canary_target_group_arn`, and the
-listener (or rule) forwards `canary_percent` of the traffic to it.
+listener (or rule) forwards `canary_percent` of the traffic to it once every canary task is registered
+there and healthy (before that, a task still starting would be sent requests it cannot serve).
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ COPIED = (
     "healthCheckGracePeriodSeconds",
     "enableExecuteCommand",
     "serviceRegistries",
+    "propagateTags",
+    "enableECSManagedTags",
 )
+# What a service keeps on its deployments rather than on itself (DescribeServices): from the primary one.
+COPIED_FROM_DEPLOYMENT = ("volumeConfigurations",)
 CANARY_OF_TAG = "runbook:canary-of"
 DEPLOYMENT_TAG = "runbook:deployment"
 
@@ -78,11 +83,35 @@ def _load_balancers(target: ServiceTarget, stable: dict[str, Any]) -> list[dict[
     ]
 
 
+def _primary(service: dict[str, Any]) -> dict[str, Any]:
+    deployments = service.get("deployments") or []
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0] if deployments else {})
+    return dict(primary)
+
+
+def _service_connect(stable: dict[str, Any]) -> dict[str, Any] | None:
+    """The stable service's Service Connect settings, as a client only. Discovery names and client aliases are
+    unique in a namespace, so the canary reaches its dependencies the way the service does while callers that
+    use Service Connect keep reaching the stable version (the canary's traffic comes from the load balancer)."""
+    config = dict(_primary(stable).get("serviceConnectConfiguration") or {})
+    if not config.get("enabled"):
+        return None
+    config.pop("services", None)
+    return config
+
+
 def create_arguments(
     target: ServiceTarget, deployment_id: str, stable: dict[str, Any], revision: str, count: int
 ) -> dict[str, Any]:
     """CreateService arguments of the canary: the stable service's way of running, the new revision."""
     args = {key: stable[key] for key in COPIED if stable.get(key) not in (None, [], {})}
+    if args.get("propagateTags") == "NONE":
+        del args["propagateTags"]
+    primary = _primary(stable)
+    args |= {key: primary[key] for key in COPIED_FROM_DEPLOYMENT if primary.get(key)}
+    connect = _service_connect(stable)
+    if connect:
+        args["serviceConnectConfiguration"] = connect
     return args | {
         "cluster": target.cluster,
         "serviceName": canary_name(target, deployment_id),
@@ -102,6 +131,7 @@ def start(
     stable = platform.service(target.cluster, target.name)
     assert stable is not None
     platform.stable_target_groups(target, stable)  # remembered for the canary's health checks
+    platform.canary_grace[target.key] = int(stable.get("healthCheckGracePeriodSeconds") or 0)
     name = canary_name(target, deployment_id)
     where = f"ECS service {name} in cluster {target.cluster}"
     existing = platform.service(target.cluster, name, required=False)
@@ -116,16 +146,20 @@ def start(
     else:
         with aws_call("ecs:CreateService", where):
             platform.ecs.create_service(**create_arguments(target, deployment_id, stable, revision, count))
-    if weighted(target):
-        percent = round(target.config.thresholds.canary_percent)
-        _set_weights(platform, target, stable, 100 - percent, percent)
     return tasks(platform, target, deployment_id)
 
 
 def tasks(platform: EcsPlatform, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
     name = canary_name(target, deployment_id)
     groups = [lb["targetGroupArn"] for lb in _canary_lbs(platform, target)]
-    return platform.task_health(target, platform.raw_tasks(target.cluster, name), groups)
+    found = platform.task_health(target, platform.raw_tasks(target.cluster, name), groups)
+    if weighted(target) and deployment_id not in platform.shifted and found:
+        # The listener sends the canary its share only once every canary task is registered and healthy.
+        if all(t.status == "RUNNING" and t.health == "HEALTHY" and t.registered for t in found):
+            percent = round(target.config.thresholds.canary_percent)
+            _set_weights(platform, target, None, 100 - percent, percent)
+            platform.shifted.add(deployment_id)
+    return found
 
 
 def _canary_lbs(platform: EcsPlatform, target: ServiceTarget) -> list[dict[str, Any]]:
@@ -140,6 +174,7 @@ def remove(platform: EcsPlatform, target: ServiceTarget, deployment_id: str) -> 
     platform.canary_versions.pop(target.key, None)
     if weighted(target):  # traffic back to stable first, then the tasks go
         _set_weights(platform, target, None, 100, None)
+        platform.shifted.discard(deployment_id)
     # A forced delete scales the service to zero itself; a canary that is gone or already going is no error.
     try:
         with aws_call("ecs:DeleteService", where):

@@ -30,9 +30,25 @@ REGISTER_FIELDS = (
 
 
 def version_of(image: str) -> str:
-    """The tag of an image reference ('repo/app:1.2.3' -> '1.2.3'); 'latest' when it has none."""
+    """The tag of an image reference ('repo/app:1.2.3', 'repo/app:1.2.3@sha256:…' -> '1.2.3'); 'latest' when it
+    has neither tag nor digest, the short digest ('sha256:0123456789ab') when it is pinned by digest only."""
     name = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else "latest"
+    if ":" in name:
+        return name.split(":", 1)[1]
+    digest = digest_of(image)
+    return digest[:19] if digest else "latest"
+
+
+def digest_of(image: str) -> str | None:
+    """'repo@sha256:…' or 'repo:tag@sha256:…' -> 'sha256:…'; None for an image referenced by tag only."""
+    return image.split("@", 1)[1] if "@" in image else None
+
+
+def repository_of(image: str) -> str:
+    """'host/team/app:1.2.3@sha256:…' -> 'host/team/app'."""
+    base = image.split("@", 1)[0]
+    head, _, last = base.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
 def pick_container(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -49,7 +65,8 @@ def pick_container(raw: dict[str, Any], name: str) -> dict[str, Any]:
     )
 
 
-def to_model(raw: dict[str, Any], container_name: str) -> TaskDefinition:
+def to_model(raw: dict[str, Any], container_name: str, tags: dict[str, str] | None = None) -> TaskDefinition:
+    """The typed task definition; `tags` (digest -> tag) names the version of an image pinned by digest only."""
     container = pick_container(raw, container_name)
     check = container.get("healthCheck")
     health = None
@@ -60,13 +77,14 @@ def to_model(raw: dict[str, Any], container_name: str) -> TaskDefinition:
             protocol="CMD",
             interval_seconds=int(check.get("interval", 30)),
             command=command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command,
+            start_period_seconds=int(check.get("startPeriod") or 0),
         )
     return TaskDefinition(
         family=raw["family"],
         revision=int(raw["revision"]),
         container=container["name"],
         image=container["image"],
-        version=version_of(container["image"]),
+        version=(tags or {}).get(digest_of(container["image"]) or "") or version_of(container["image"]),
         cpu=int(raw.get("cpu") or container.get("cpu") or 0),
         memory_mb=int(
             raw.get("memory") or container.get("memory") or container.get("memoryReservation") or 0

@@ -158,6 +158,13 @@ class SandboxPlatform:
             state=rollout.state, desired=rollout.desired, new_running=new, old_running=old, reason=reason
         )
 
+    def explain_failure(self, target: ServiceTarget, deployment_id: str | None = None) -> list[str]:
+        self.fleet.service(target)
+        return []  # sandbox tasks never fail to start
+
+    def canary_warmup_seconds(self, target: ServiceTarget, task_definition: TaskDefinition) -> float:
+        return 0.0  # sandbox tasks are healthy as soon as they run
+
     def load_balancer_health_check(self, target: ServiceTarget) -> HealthCheckInfo | None:
         self.fleet.service(target)  # NotFound for an unknown service, like the real thing
         check = target.config.health_check
