@@ -54,7 +54,7 @@ def test_circuit_breaker_fails_the_rollout(
     assert "Canary removed" in result.output and canary_gone(world)
     # ECS's own circuit breaker put the service back, with or without --auto-rollback: the summary says so.
     assert "DEPLOYMENT VALIDATION FAILED — ROLLED BACK" in result.output
-    assert "The platform already rolled checkout-api back to 1.2.2." in result.output
+    assert "The platform already rolled checkout-api back to 1.2.2 (4 of 4 tasks on checkout-api:1)." in result.output
     assert "is still running" not in result.output
     assert service_revision(world) == world.revision(1)
     running = world.ecs.describe_tasks(

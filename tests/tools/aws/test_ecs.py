@@ -99,7 +99,7 @@ def test_two_deployments_have_two_canaries(backend: Backend, target: ServiceTarg
     assert len(backend.platform.canary_tasks(target, "dep-bbbb")) == 1
 
 
-def test_weighted_canary_moves_listener_weights(world: World, target: ServiceTarget) -> None:
+def test_weighted_canary_gets_traffic_once_its_targets_are_healthy(world: World, target: ServiceTarget) -> None:
     from tests.tools.aws.conftest import ecs_config
     from tools.aws import open_ecs_backend
     from tools.backend import target_for
@@ -110,22 +110,28 @@ def test_weighted_canary_moves_listener_weights(world: World, target: ServiceTar
         "test",
     )
     backend, target = open_ecs_backend(config, "production"), target_for(config, SERVICE, "production")
+
+    def weights() -> dict[str, int]:
+        forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
+            "DefaultActions"
+        ][0]
+        groups = (forward.get("ForwardConfig") or {}).get("TargetGroups") or [
+            {"TargetGroupArn": forward["TargetGroupArn"], "Weight": 100}
+        ]
+        return {g["TargetGroupArn"]: g["Weight"] for g in groups}
+
     new = backend.platform.current_task_definition(target)
     backend.platform.start_canary(target, "dep-1", new, 1)
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
-        "DefaultActions"
-    ][0]
-    weights = {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]}
-    assert weights == {world.tg_arn: 90, world.canary_tg_arn: 10}
     [canary] = world.canaries()
     assert canary["loadBalancers"][0]["targetGroupArn"] == world.canary_tg_arn
+    assert backend.platform.canary_tasks(target, "dep-1") == []
+    assert weights() == {world.tg_arn: 100}  # no canary task registered yet: no traffic for it
+    world.reconcile()  # the canary task starts and its target is registered (healthy: moto)
+    [task] = backend.platform.canary_tasks(target, "dep-1")
+    assert (task.health, task.registered) == ("HEALTHY", True)
+    assert weights() == {world.tg_arn: 90, world.canary_tg_arn: 10}
     backend.platform.remove_canary(target, "dep-1")
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
-        "DefaultActions"
-    ][0]
-    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {
-        world.tg_arn: 100
-    }
+    assert weights() == {world.tg_arn: 100}
 
 
 def test_rollout_completes_as_tasks_are_replaced(

@@ -103,6 +103,8 @@ def test_rolling_deployment_progresses_to_completed() -> None:
 
 
 def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
+    """The breaker fails the deployment and puts revision 1 back with a deployment of its own, which the
+    rollout status follows until it has completed."""
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     reason = "ECS deployment circuit breaker: tasks failed to start."
@@ -119,17 +121,21 @@ def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
                 ],
             ),
         )
+        stub.add_response("describe_task_definition", describe_td(TD1, "1.2.2"))
         # Later the failed deployment is gone and the service is back on revision 1.
         stub.add_response(
             "describe_services", service(TD1, [deployment("ecs-svc/back", TD1, "PRIMARY", "COMPLETED", 4)])
         )
-        stub.add_response("describe_task_definition", describe_td(TD1, "1.2.2"))
         backend.platform.start_rollout(target, _td(2))
         failed = backend.platform.rollout_status(target)
-        gone = backend.platform.rollout_status(target)
-    assert (failed.state, failed.reason) == ("FAILED", reason)
-    assert (
-        gone.state == "FAILED" and "circuit breaker" in (gone.reason or "") and f"{SERVICE}:1" in gone.reason
+        back = backend.platform.rollout_status(target)
+    assert (failed.state, failed.platform_rollback, failed.old_running) == ("FAILED", "IN_PROGRESS", 2)
+    assert failed.reason == (
+        f"ECS deployment circuit breaker: tasks failed to start; ECS rolled the service back to {SERVICE}:1"
+        " (deployment circuit breaker)"
+    )
+    assert (back.state, back.platform_rollback, back.old_running, back.rolled_back_to) == (
+        "FAILED", "COMPLETED", 4, f"{SERVICE}:1"
     )
 
 

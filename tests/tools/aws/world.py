@@ -30,11 +30,16 @@ class World:
         self.cloudwatch = self.client("cloudwatch")
         self.failing: dict[tuple[str, str], int] = {}  # (service, revision ARN) -> task starts left to fail
         self.rolled_back: list[str] = []  # services the stand-in circuit breaker put back
+        self.holding: dict[str, int] = {}  # service -> scheduler passes it waits before the next change
+        self.rollback_passes = 0
+        self.unpullable: dict[str, str] = {}  # revision ARN -> why its tasks stop as soon as they start
 
     def client(self, name: str) -> Any:
         return boto3.client(name, **self.kw)
 
-    def build(self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3")) -> World:
+    def build(
+        self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3"), controller: str = "ECS"
+    ) -> World:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -105,6 +110,7 @@ class World:
             launchType="FARGATE",
             networkConfiguration=self.network,
             loadBalancers=[{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 8080}],
+            deploymentController={"type": controller},
         )
         self.reconcile()
 
@@ -185,10 +191,13 @@ class World:
     def revision(self, number: int) -> str:
         return f"{self.td_arn.rsplit(':', 1)[0]}:{number}"
 
-    def break_revision(self, service: str, revision_arn: str, failures: int = 3) -> None:
+    def break_revision(self, service: str, revision_arn: str, failures: int = 3, rollback_passes: int = 0) -> None:
         """Stand-in deployment circuit breaker (with rollback): in `service`, tasks of `revision_arn` stop as
-        soon as they start; after `failures` of them the service goes back to its running tasks' revision."""
+        soon as they start; after `failures` of them the service goes back to its running tasks' revision.
+        With `rollback_passes`, ECS had already stopped one old task, and its rollback deployment starts the
+        replacement only that many scheduler passes later (so the rollback takes a while to complete)."""
         self.failing[(service, revision_arn)] = failures
+        self.rollback_passes = rollback_passes
 
     def reconcile(self) -> None:
         """One pass of the stand-in ECS scheduler over every service of the cluster."""
@@ -197,6 +206,9 @@ class World:
         task_arns = self.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
         tasks = self.ecs.describe_tasks(cluster=CLUSTER, tasks=task_arns)["tasks"] if task_arns else []
         for svc in services:
+            if self.holding.get(svc["serviceName"], 0) > 0:
+                self.holding[svc["serviceName"]] -= 1
+                continue
             group = f"service:{svc['serviceName']}"
             groups = [lb["targetGroupArn"] for lb in svc.get("loadBalancers", [])]
             mine = [t for t in tasks if t.get("group") == group and t["lastStatus"] == "RUNNING"]
@@ -208,33 +220,25 @@ class World:
             if missing and (svc["serviceName"], svc["taskDefinition"]) in self.failing:
                 self._fail_tasks(svc, group, missing, stale)
                 continue
+            if missing and svc["taskDefinition"] in self.unpullable:
+                for task in self.run_tasks(svc, group, missing):
+                    self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason=self.unpullable[svc["taskDefinition"]])
+                continue
             if missing:
-                started = self.ecs.run_task(
-                    cluster=CLUSTER,
-                    taskDefinition=svc["taskDefinition"],
-                    count=missing,
-                    group=group,
-                    launchType="FARGATE",
-                    networkConfiguration=self.network,
-                    startedBy="ecs-svc/standin",
-                )["tasks"]
+                started = self.run_tasks(svc, group, missing)
+                targets = [t for task in started for t in self.targets_of(task)]
                 for group_arn in groups:
-                    ips = [ip for ip in map(_ip, started) if ip]
-                    if ips:
-                        self.elbv2.register_targets(
-                            TargetGroupArn=group_arn, Targets=[{"Id": ip} for ip in ips]
-                        )
+                    if targets:
+                        self.register(group_arn, targets)
             for task in stale:
                 self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="replaced")
-                ip = _ip(task)
                 for group_arn in groups:
-                    if ip:
-                        self.elbv2.deregister_targets(TargetGroupArn=group_arn, Targets=[{"Id": ip}])
+                    if self.targets_of(task):
+                        self.deregister(group_arn, self.targets_of(task))
 
-    def _fail_tasks(self, svc: dict[str, Any], group: str, count: int, old: list[dict[str, Any]]) -> None:
-        """Tasks that exit at once; old tasks keep serving. Then the circuit breaker trips and rolls back."""
-        key = (svc["serviceName"], svc["taskDefinition"])
-        started = self.ecs.run_task(
+    # The ways tasks start and join target groups; ShopWorld runs them on EC2 instances instead.
+    def run_tasks(self, svc: dict[str, Any], group: str, count: int) -> list[dict[str, Any]]:
+        return list(self.ecs.run_task(
             cluster=CLUSTER,
             taskDefinition=svc["taskDefinition"],
             count=count,
@@ -242,12 +246,34 @@ class World:
             launchType="FARGATE",
             networkConfiguration=self.network,
             startedBy="ecs-svc/standin",
-        )["tasks"]
+        )["tasks"])
+
+    def targets_of(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        ip = _ip(task)
+        return [{"Id": ip}] if ip else []
+
+    def register(self, group_arn: str, targets: list[dict[str, Any]]) -> None:
+        self.elbv2.register_targets(TargetGroupArn=group_arn, Targets=targets)
+
+    def deregister(self, group_arn: str, targets: list[dict[str, Any]]) -> None:
+        self.elbv2.deregister_targets(TargetGroupArn=group_arn, Targets=targets)
+
+    def _fail_tasks(self, svc: dict[str, Any], group: str, count: int, old: list[dict[str, Any]]) -> None:
+        """Tasks that exit at once; old tasks keep serving. Then the circuit breaker trips and rolls back."""
+        key = (svc["serviceName"], svc["taskDefinition"])
+        started = self.run_tasks(svc, group, count)
         for task in started:
             self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="Essential container exited")
         self.failing[key] -= len(started)
         if self.failing[key] <= 0 and old:
             del self.failing[key]
+            if self.rollback_passes:
+                self.ecs.stop_task(cluster=CLUSTER, task=old[-1]["taskArn"], reason="replaced")
+                groups = [lb["targetGroupArn"] for lb in svc.get("loadBalancers", [])]
+                for group_arn in groups:
+                    if self.targets_of(old[-1]):
+                        self.deregister(group_arn, self.targets_of(old[-1]))
+                self.holding[svc["serviceName"]] = self.rollback_passes
             self.ecs.update_service(
                 cluster=CLUSTER, service=svc["serviceName"], taskDefinition=old[0]["taskDefinitionArn"]
             )
