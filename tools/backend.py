@@ -6,7 +6,7 @@ implements them with boto3. Skills only ever see these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -109,6 +109,17 @@ class Metrics(Protocol):
         self, target: ServiceTarget, version: str | None, start: datetime, end: datetime, period_seconds: int = 10
     ) -> MetricWindow:
         """Traffic served by `version` (None: the whole service) between start and end."""
+        ...
+
+    def observe_versions(
+        self,
+        target: ServiceTarget,
+        versions: Sequence[str | None],
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> list[MetricWindow]:
+        """`observe` for each version over the same window, in one read (one request on CloudWatch)."""
         ...
 
     def settle_seconds(self, target: ServiceTarget) -> float:

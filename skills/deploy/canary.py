@@ -31,8 +31,7 @@ def canary_task_count(desired: int, percent: float) -> int:
 def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: datetime) -> Judgement:
     """The canary's version against the stable version over the same window."""
     target, metrics = ctx.target, ctx.backend.metrics
-    canary = metrics.observe(target, ctx.request.version, start, end)
-    stable = metrics.observe(target, stable_version, start, end)
+    canary, stable = metrics.observe_versions(target, [ctx.request.version, stable_version], start, end)
     tasks = ctx.backend.platform.canary_tasks(target, ctx.request.deployment_id)
     healthy = bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
     return evaluate_canary(canary, stable, ctx.thresholds, healthy)

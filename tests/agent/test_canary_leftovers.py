@@ -52,30 +52,24 @@ def test_a_dead_deploys_canary_is_named_with_the_command_that_removes_it() -> No
 
 def test_a_finished_deploys_leftover_canary_is_removed_by_resume_abort() -> None:
     dead = killed_deploy("Observing metrics")
-    assert run_cli("resume", dead, "--abort").exit_code == 0  # closed: recorded failed
-    backend = sandbox_fleet()
+    assert run_cli("resume", dead, "--abort").exit_code == 0  # closed: recorded abandoned
     target = target_for(load_config(), "checkout-api", "production")
-    try:  # as if its canary could not be removed then (expired credentials, say)
+    with sandbox_fleet() as backend:  # as if its canary could not be removed then (expired credentials, say)
         backend.platform.start_canary(target, dead, backend.platform.current_task_definition(target), 1)
-    finally:
-        backend.close()
     refused = run_cli(*DEPLOY)
     assert refused.exit_code == 3
-    assert f"is left over by deployment {dead}, which ended failed; remove it with: runbook resume {dead} --abort" in (
+    assert f"is left over by deployment {dead}, which ended abandoned; remove it with: runbook resume {dead} --abort" in (
         " ".join(refused.output.split()))
     assert run_cli("resume", dead, "--abort").exit_code == 0
     assert fleet_snapshot()["canary"] == []
     again = run_cli("resume", dead, "--abort")  # nothing left to remove
-    assert again.exit_code == 2 and "already finished (failed)" in again.output
+    assert again.exit_code == 2 and "already finished (abandoned)" in again.output
 
 
 def test_a_canary_of_a_deployment_this_database_does_not_know_is_named() -> None:
-    backend = sandbox_fleet()
     target = target_for(load_config(), "checkout-api", "production")
-    try:
+    with sandbox_fleet() as backend:
         backend.platform.start_canary(target, "dep-elsewhere", backend.platform.current_task_definition(target), 1)
-    finally:
-        backend.close()
     before = fleet_snapshot()
     for flags in ((), ("--dry-run",)):
         refused = run_cli(*DEPLOY, *flags)

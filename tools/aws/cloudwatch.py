@@ -7,7 +7,7 @@ on its own target group). A custom namespace carries a version dimension and alw
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,6 +85,17 @@ class AwsMetrics:
         end: datetime,
         period_seconds: int = 10,
     ) -> MetricWindow:
+        return self.observe_versions(target, [version], start, end, period_seconds)[0]
+
+    def observe_versions(
+        self,
+        target: ServiceTarget,
+        versions: Sequence[str | None],
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> list[MetricWindow]:
+        """One window per version, all read with one GetMetricData (a canary judgement is one call)."""
         cfg = target.config.ecs
         alb = cfg.metrics_source == "alb"
         requests, errors, latency, to_ms = ALB_DEFAULTS if alb else CUSTOM_DEFAULTS
@@ -94,16 +105,22 @@ class AwsMetrics:
             raise BackendError(
                 f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."
             )
-        sources = (
-            self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
-        )
+        sources: list[Dimensions] = []
+        ranges: list[range] = []
+        for version in versions:
+            mine = self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
+            ranges.append(range(len(sources), len(sources) + len(mine)))
+            sources += mine
         period = _period(period_seconds, alb)
         if end > start:  # whole periods, so requests per minute divide by the time the data covers
             start, end = _aligned(start, end, period)
         points = self._query(
-            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms
+            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms, ranges
         )
-        return MetricWindow(version=version, start=start, end=end, points=points)
+        return [
+            MetricWindow(version=version, start=start, end=end, points=found)
+            for version, found in zip(versions, points, strict=True)
+        ]
 
     def _alb_sources(self, target: ServiceTarget, version: str | None) -> list[Dimensions]:
         cfg = target.config.ecs
@@ -162,9 +179,11 @@ class AwsMetrics:
         end: datetime,
         period: int,
         to_ms: float,
-    ) -> list[MetricPoint]:
+        ranges: list[range],
+    ) -> list[list[MetricPoint]]:
+        """The points of each range of `sources` (each range summed: one version), from one GetMetricData."""
         if not sources or end <= start:
-            return []
+            return [[] for _ in ranges]
         queries: list[dict[str, Any]] = []
         for index, dims in enumerate(sources):
             for prefix, name, stat in (
@@ -199,12 +218,16 @@ class AwsMetrics:
                 if not page.get("NextToken"):
                     break
                 kwargs["NextToken"] = page["NextToken"]
-        stamps = sorted({t for values in series.values() for t in values})
+        return [self._points(series, indexes, to_ms) for indexes in ranges]
+
+    @staticmethod
+    def _points(series: dict[str, dict[datetime, float]], indexes: range, to_ms: float) -> list[MetricPoint]:
+        stamps = sorted({t for i in indexes for key in (f"r{i}", f"e{i}", f"l{i}") for t in series.get(key, {})})
         points = []
         for stamp in stamps:
             requests = errors = 0.0
             weighted = weight = 0.0
-            for index in range(len(sources)):
+            for index in indexes:
                 count = series.get(f"r{index}", {}).get(stamp, 0.0)
                 requests += count
                 errors += series.get(f"e{index}", {}).get(stamp, 0.0)
