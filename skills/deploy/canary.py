@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from memory.outcome import Outcome
@@ -22,19 +23,44 @@ from tools.backend import BackendError
 from tools.models import Image, TaskDefinition
 
 OBSERVATION_TICK_SECONDS = 10
+HEALTH_RECHECK_SECONDS = 60.0
 
 
 def canary_task_count(desired: int, percent: float) -> int:
     return max(1, math.ceil(desired * percent / 100 - 1e-9))
 
 
-def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: datetime) -> Judgement:
-    """The canary's version against the stable version over the same window."""
+def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: datetime,
+                 healthy: bool | None = None) -> Judgement:
+    """The canary's version against the stable version over the same window (`healthy`: the canary tasks'
+    health as read a moment ago; None reads it now)."""
     target, metrics = ctx.target, ctx.backend.metrics
     canary, stable = metrics.observe_versions(target, [ctx.request.version, stable_version], start, end)
-    tasks = ctx.backend.platform.canary_tasks(target, ctx.request.deployment_id)
-    healthy = bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
+    if healthy is None:
+        healthy = canary_healthy(ctx)
     return evaluate_canary(canary, stable, ctx.thresholds, healthy)
+
+
+def canary_healthy(ctx: DeployContext) -> bool:
+    tasks = ctx.backend.platform.canary_tasks(ctx.target, ctx.request.deployment_id)
+    return bool(tasks) and all(t.status == "RUNNING" and t.health == "HEALTHY" for t in tasks)
+
+
+class HealthEvery:
+    """A health reading taken at most every HEALTH_RECHECK_SECONDS of clock time, and always for a final one: a
+    load balancer marks a target unhealthy only after its unhealthy threshold × interval (60 s by default),
+    so reading it on every 10 s metrics tick costs calls and shows nothing sooner."""
+
+    def __init__(self, ctx: DeployContext, read: Callable[[], bool]) -> None:
+        self.ctx, self.read = ctx, read
+        self.at: datetime | None = None
+        self.last = False
+
+    def __call__(self, final: bool = False) -> bool:
+        now = self.ctx.backend.clock.now()
+        if final or self.at is None or (now - self.at).total_seconds() >= HEALTH_RECHECK_SECONDS:
+            self.at, self.last = now, self.read()
+        return self.last
 
 
 def summary_lines(judgement: Judgement) -> list[str]:
@@ -69,7 +95,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         if rerun:
             new_td: TaskDefinition = platform.task_definition(target, rerun)
         else:
-            base = platform.current_task_definition(target)
+            base = platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
             new_td = platform.register_revision(target, base, Image.model_validate(state["image"]))
             ctx.store.update_deployment(ctx.request.deployment_id, to_revision=new_td.revision)
     except BackendError as exc:
@@ -136,18 +162,22 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
     ctx.emit(Progress(message=f"Observing metrics ({window}s)..."))
     start = clock.now()
     elapsed = 0
+    health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     while elapsed < window:
         step = min(OBSERVATION_TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
         ctx.keep_lock()
-        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed))
+        last = elapsed >= window and settle <= 0
+        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed),
+                                 health(final=last))
         ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
                                  readings=judgement.readings, final=elapsed >= window and settle <= 0))
     if settle > 0:  # the same window again, once its data is complete
         ctx.emit(Progress(message=f"Waiting {settle:g}s for metrics to settle..."))
         clock.sleep(settle)
-        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=window))
+        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=window),
+                                 health(final=True))
         ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=window, window_seconds=window,
                                  readings=judgement.readings, final=True))
     ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=window))

@@ -36,7 +36,7 @@ def run_config_validation(ctx: DeployContext, state: DeployState, total_steps: i
         ctx.emit(CheckFailed(check=check, message=message, details=details or []))
 
     ctx.emit(Progress(message="Comparing configurations..."))
-    current = backend.platform.current_task_definition(target)
+    current = backend.platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
     image = Image.model_validate(state["image"])
     changes = task_definition_changes(current, image.tag)
     ctx.emit(TaskDefinitionDiff(changes=changes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from memory.outcome import Outcome
+from skills.deploy.canary import HealthEvery
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.judge import Judgement, evaluate_validation, improvement_lines
 from skills.events import MetricsObserved, Progress, StepFinished, StepStarted
@@ -40,10 +41,15 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
     elapsed = 0
     settle = metrics.settle_seconds(target)  # ticks before it has passed may show partial data
 
+    def all_healthy() -> bool:
+        service = ctx.backend.platform.describe_service(target)
+        return service.healthy_tasks >= service.desired
+
+    health = HealthEvery(ctx, all_healthy)
+
     def judge(seconds: int, final: bool) -> tuple[MetricWindow, Judgement]:
         after = metrics.observe(target, ctx.request.version, start, start + timedelta(seconds=seconds))
-        service = ctx.backend.platform.describe_service(target)
-        judgement = evaluate_validation(before, after, limits, service.healthy_tasks >= service.desired)
+        judgement = evaluate_validation(before, after, limits, health(final=final))
         ctx.emit(MetricsObserved(phase="validation", elapsed_seconds=seconds, window_seconds=window,
                                  readings=judgement.readings, final=final))
         return after, judgement

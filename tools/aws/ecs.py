@@ -49,6 +49,8 @@ class EcsPlatform:
         self._stable_groups: dict[str, list[str]] = {}
         self._instances: dict[str, str] = {}  # container instance ARN -> EC2 instance id (never changes)
         self._families: dict[str, str] = {}  # service -> its task definition family, as last read
+        self._task_arns: dict[tuple[str, str], list[str]] = {}  # (cluster, service) -> the tasks listed last
+        self.canary_counts: dict[str, int] = {}  # deployment -> the task count its canary was started with
         self._digest_tags: dict[str, str] = {}  # image digest -> its ECR tag, for images pinned by digest only
         self.canary_versions: dict[str, str | None] = {}
         self.canary_grace: dict[str, int] = {}  # service -> the grace period its canary copied
@@ -59,6 +61,13 @@ class EcsPlatform:
         return self.session.client("ecs")
 
     # --- reading -------------------------------------------------------------------------------
+
+    def services(self, cluster: str, names: list[str]) -> list[dict[str, Any] | None]:
+        """Several services of a cluster in one DescribeServices (None for one that does not exist)."""
+        with aws_call("ecs:DescribeServices", f"ECS services {', '.join(names)} in cluster {cluster}"):
+            found = self.ecs.describe_services(cluster=cluster, services=names)["services"]
+        live = {s["serviceName"]: dict(s) for s in found if s.get("status") != "INACTIVE"}
+        return [live.get(name) for name in names]
 
     def service(self, cluster: str, name: str, required: bool = True) -> dict[str, Any] | None:
         with aws_call("ecs:DescribeServices", f"ECS service {name} in cluster {cluster}"):
@@ -75,7 +84,9 @@ class EcsPlatform:
             with aws_call("ecs:DescribeTaskDefinition", f"task definition {ref}"):
                 out = self.ecs.describe_task_definition(taskDefinition=ref, include=["TAGS"])
             entry = (out["taskDefinition"], list(out.get("tags", [])))
-            self._task_definitions[ref] = self._task_definitions[entry[0]["taskDefinitionArn"]] = entry
+            raw = entry[0]
+            for key in (ref, raw["taskDefinitionArn"], f"{raw['family']}:{raw['revision']}"):
+                self._task_definitions[key] = entry
         return self._task_definitions[ref]
 
     def model(self, target: ServiceTarget, ref: str) -> TaskDefinition:
@@ -115,11 +126,24 @@ class EcsPlatform:
             ]
         return self._stable_groups[target.key]
 
-    def raw_tasks(self, cluster: str, name: str) -> list[dict[str, Any]]:
+    def raw_tasks(self, cluster: str, name: str, expected: int | None = None) -> list[dict[str, Any]]:
+        """The service's tasks. With `expected` (how many should run), the tasks listed last time are described
+        again without listing (one call instead of two) while exactly that many of them still run."""
+        where = f"tasks of ECS service {name} in cluster {cluster}"
+        known = self._task_arns.get((cluster, name))
+        if expected is not None and known and len(known) == expected:
+            tasks = self._describe_tasks(cluster, name, known)
+            if len(tasks) == expected and all(t.get("lastStatus") == "RUNNING" for t in tasks):
+                return tasks
         arns: list[str] = []
-        with aws_call("ecs:ListTasks", f"tasks of ECS service {name} in cluster {cluster}"):
+        with aws_call("ecs:ListTasks", where):
             for page in self.ecs.get_paginator("list_tasks").paginate(cluster=cluster, serviceName=name):
                 arns.extend(page.get("taskArns", []))
+        tasks = self._describe_tasks(cluster, name, arns)
+        self._task_arns[(cluster, name)] = [t["taskArn"] for t in tasks if t.get("lastStatus") != "STOPPED"]
+        return tasks
+
+    def _describe_tasks(self, cluster: str, name: str, arns: list[str]) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = []
         for start in range(0, len(arns), 100):
             with aws_call("ecs:DescribeTasks", f"tasks of ECS service {name} in cluster {cluster}"):
@@ -142,7 +166,9 @@ class EcsPlatform:
         deployments = svc.get("deployments", [])
         primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
         tasks = self.task_health(
-            target, self.raw_tasks(target.cluster, target.name), self.stable_target_groups(target, svc)
+            target,
+            self.raw_tasks(target.cluster, target.name, int(svc.get("desiredCount", 0)) if len(deployments) <= 1 else None),
+            self.stable_target_groups(target, svc),
         )
         return ServiceStatus(
             name=svc["serviceName"],
@@ -202,7 +228,9 @@ class EcsPlatform:
         with aws_call("ecs:RegisterTaskDefinition", f"task definition family {base.family}"):
             out = self.ecs.register_task_definition(**args)
         registered = out["taskDefinition"]
-        self._task_definitions[registered["taskDefinitionArn"]] = (registered, list(out.get("tags", args.get("tags", []))))
+        entry = (registered, list(out.get("tags", args.get("tags", []))))
+        self._task_definitions[registered["taskDefinitionArn"]] = entry
+        self._task_definitions[f"{registered['family']}:{registered['revision']}"] = entry
         return self.model(target, registered["taskDefinitionArn"])
 
     def start_canary(

@@ -128,13 +128,14 @@ def start(
 ) -> list[TaskHealth]:
     if count < 1:
         raise BackendError(f"A canary needs at least one task, got {count}.")
-    stable = platform.service(target.cluster, target.name)
-    assert stable is not None
-    platform.stable_target_groups(target, stable)  # remembered for the canary's health checks
-    platform.canary_grace[target.key] = int(stable.get("healthCheckGracePeriodSeconds") or 0)
     name = canary_name(target, deployment_id)
     where = f"ECS service {name} in cluster {target.cluster}"
-    existing = platform.service(target.cluster, name, required=False)
+    stable, existing = platform.services(target.cluster, [target.name, name])  # one call for both
+    if stable is None:
+        raise NotFound(f"ECS service {target.name} does not exist in cluster {target.cluster}.")
+    platform.stable_target_groups(target, stable)  # remembered for the canary's health checks
+    platform.canary_grace[target.key] = int(stable.get("healthCheckGracePeriodSeconds") or 0)
+    platform.canary_counts[deployment_id] = count
     revision = task_definition.arn or task_definition.ref
     if existing and existing.get("status") == "DRAINING":
         raise BackendError(f"The previous canary {name} is still draining; retry in a minute.")
@@ -146,13 +147,14 @@ def start(
     else:
         with aws_call("ecs:CreateService", where):
             platform.ecs.create_service(**create_arguments(target, deployment_id, stable, revision, count))
-    return tasks(platform, target, deployment_id)
+    return []  # ECS schedules the tasks in the seconds that follow: canary_tasks shows them
 
 
 def tasks(platform: EcsPlatform, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
     name = canary_name(target, deployment_id)
     groups = [lb["targetGroupArn"] for lb in _canary_lbs(platform, target)]
-    found = platform.task_health(target, platform.raw_tasks(target.cluster, name), groups)
+    expected = platform.canary_counts.get(deployment_id)
+    found = platform.task_health(target, platform.raw_tasks(target.cluster, name, expected), groups)
     if weighted(target) and deployment_id not in platform.shifted and found:
         # The listener sends the canary its share only once every canary task is registered and healthy.
         if all(t.status == "RUNNING" and t.health == "HEALTHY" and t.registered for t in found):
@@ -172,6 +174,7 @@ def remove(platform: EcsPlatform, target: ServiceTarget, deployment_id: str) -> 
     name = canary_name(target, deployment_id)
     where = f"ECS service {name} in cluster {target.cluster}"
     platform.canary_versions.pop(target.key, None)
+    platform.canary_counts.pop(deployment_id, None)
     if weighted(target):  # traffic back to stable first, then the tasks go
         _set_weights(platform, target, None, 100, None)
         platform.shifted.discard(deployment_id)

@@ -236,8 +236,11 @@ def test_canary_service_asks_for_its_deployment_configuration() -> None:
         "loadBalancers": [{"targetGroupArn": "tg", "containerName": "app", "containerPort": 8080}],
     }
     with Stubber(ecs) as stub:
-        stub.add_response("describe_services", {"services": [stable]})
-        stub.add_response("describe_services", {"services": [], "failures": [{"reason": "MISSING"}]})
+        stub.add_response(  # the stable service and the canary's name in one request; the canary does not exist
+            "describe_services",
+            {"services": [stable], "failures": [{"reason": "MISSING"}]},
+            {"cluster": CLUSTER, "services": [SERVICE, f"{SERVICE}-canary-t2"]},
+        )
         stub.add_response(
             "create_service",
             {"service": {}},
@@ -255,10 +258,8 @@ def test_canary_service_asks_for_its_deployment_configuration() -> None:
                 ],
             },
         )
-        stub.add_response(
-            "list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary-t2"}
-        )
-        backend.platform.start_canary(target, "dep-t2", _td(2), 1)
+        assert backend.platform.start_canary(target, "dep-t2", _td(2), 1) == []  # ECS has not scheduled tasks yet
+        stub.assert_no_pending_responses()
 
 
 def test_throttling_on_every_third_call_is_absorbed(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,8 @@ class World:
         return boto3.client(name, **self.kw)
 
     def build(
-        self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3"), controller: str = "ECS"
+        self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3"), controller: str = "ECS",
+        desired: int = DESIRED,
     ) -> World:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -106,7 +107,7 @@ class World:
             cluster=CLUSTER,
             serviceName=SERVICE,
             taskDefinition=self.td_arn,
-            desiredCount=DESIRED,
+            desiredCount=desired,
             launchType="FARGATE",
             networkConfiguration=self.network,
             loadBalancers=[{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 8080}],
@@ -199,8 +200,9 @@ class World:
         self.failing[(service, revision_arn)] = failures
         self.rollback_passes = rollback_passes
 
-    def reconcile(self) -> None:
-        """One pass of the stand-in ECS scheduler over every service of the cluster."""
+    def reconcile(self, batch: int | None = None) -> None:
+        """One pass of the stand-in ECS scheduler over every service of the cluster. With `batch`, a pass starts
+        at most that many tasks per service and stops as many old ones (a rolling update at a fixed speed)."""
         arns = self.ecs.list_services(cluster=CLUSTER)["serviceArns"]
         services = self.ecs.describe_services(cluster=CLUSTER, services=arns)["services"] if arns else []
         task_arns = self.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
@@ -214,11 +216,14 @@ class World:
             mine = [t for t in tasks if t.get("group") == group and t["lastStatus"] == "RUNNING"]
             desired = svc["desiredCount"] if svc["status"] == "ACTIVE" else 0
             keep = [t for t in mine if t["taskDefinitionArn"] == svc["taskDefinition"]]
-            stale = [t for t in mine if t not in keep] + keep[desired:]
+            old = [t for t in mine if t not in keep]
             # Like a rolling update with maximumPercent 200: start the new tasks, then stop the old ones.
             missing = max(0, desired - len(keep))
+            if batch is not None:
+                missing = min(missing, batch)
+            stale = old[: max(0, len(keep[:desired]) + missing + len(old) - desired)] + keep[desired:]
             if missing and (svc["serviceName"], svc["taskDefinition"]) in self.failing:
-                self._fail_tasks(svc, group, missing, stale)
+                self._fail_tasks(svc, group, missing, old)
                 continue
             if missing and svc["taskDefinition"] in self.unpullable:
                 for task in self.run_tasks(svc, group, missing):
