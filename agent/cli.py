@@ -78,13 +78,14 @@ OutputOption = Annotated[
 @app.command()
 def deploy(
     service: Annotated[str, typer.Argument(help="Service to deploy, as named in runbook.yaml.")],
-    version: Annotated[str, typer.Option("--version", "-v", help="Image tag to deploy, e.g. 1.2.3.")],
+    version: Annotated[Optional[str], typer.Option("--version", "-v", help="Image tag to deploy, e.g. 1.2.3: a new revision of the running task definition with only the image changed.")] = None,  # noqa: UP045
     environment: EnvironmentOption = None,
     auto_rollback: Annotated[bool, typer.Option("--auto-rollback", help="Roll back automatically if post-deploy validation fails.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the pre-checks and config validation, print the plan, change nothing.")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,
     verbose: VerboseOption = False,
+    task_definition: Annotated[Optional[Path], typer.Option("--task-definition", help="Deploy this task definition (the JSON `aws ecs register-task-definition --cli-input-json` takes, as kept in your repository): step 2 shows what it changes; the version is its container's image tag.", dir_okay=False)] = None,  # noqa: UP045
 ) -> None:
     """Deploy a version safely: pre-checks, config, a canary on live metrics, approval, rollout, validation.
 
@@ -93,7 +94,7 @@ def deploy(
     Exit codes: 0 success (or dry run) · 1 unexpected failure · 2 bad input · 3 pre-checks or config failed, nothing changed · 4 canary failed, canary removed · 5 approval denied or expired, canary removed · 6 validation failed, rolled back · 7 validation failed, new version left running.
     """
     with aws_calls_shown(verbose):
-        code = commands.deploy(service, version, environment, auto_rollback, dry_run, output, config)
+        code = commands.deploy(service, version, environment, auto_rollback, dry_run, output, config, task_definition)
     raise typer.Exit(code)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from memory.errors import EXIT_FAILED, UserError
 from tools.clock import Clock
@@ -57,6 +57,13 @@ class Platform(Protocol):
 
     def register_revision(self, target: ServiceTarget, base: TaskDefinition, image: Image) -> TaskDefinition:
         """A new revision equal to `base` except for the container image."""
+        ...
+
+    def register_definition(
+        self, target: ServiceTarget, base: TaskDefinition, definition: dict[str, Any]
+    ) -> TaskDefinition:
+        """A new revision of `definition` (the JSON register-task-definition takes), with `base`'s tags unless it
+        names its own; `base` is the running revision."""
         ...
 
     def start_canary(

@@ -84,6 +84,7 @@ class TaskDefinition(BaseModel):
     memory_mb: int
     environment: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)  # env name -> reference (never a value)
+    ports: list[str] = Field(default_factory=list)  # the container's port mappings, "8080/tcp"
     health_check: HealthCheckInfo | None = None
     arn: str | None = None
 

@@ -96,7 +96,10 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
             new_td: TaskDefinition = platform.task_definition(target, rerun)
         else:
             base = platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
-            new_td = platform.register_revision(target, base, Image.model_validate(state["image"]))
+            if ctx.request.task_definition:  # the team's task-definition file, as it is
+                new_td = platform.register_definition(target, base, ctx.request.task_definition)
+            else:
+                new_td = platform.register_revision(target, base, Image.model_validate(state["image"]))
             ctx.store.update_deployment(ctx.request.deployment_id, to_revision=new_td.revision)
     except BackendError as exc:
         ctx.emit(CheckFailed(check="task_definition", message=str(exc)))

@@ -104,9 +104,10 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     health_text = "all healthy" if all_healthy else f"{healthy} healthy"
     details = [f"Running: {service.running} tasks, {health_text}", f"Last deployed: {_when(service.last_deployed_at)}"]
     if service.version == req.version:
+        why = ("a canary of a configuration change needs a new image tag, since its metrics are told apart from"
+               " the stable version's by version" if req.task_definition else "nothing to deploy")
         return fail(
-            "current_version",
-            f"{target.key} {req.version} is already running in {target.environment}; nothing to deploy.",
+            "current_version", f"{target.key} {req.version} is already running in {target.environment}; {why}.",
             details, outcome=Outcome.REFUSED,
         )
     ctx.emit(CheckPassed(check="current_version", message=f"Current version: {service.version}", details=details))

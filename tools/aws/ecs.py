@@ -33,6 +33,7 @@ from tools.models import (
     TaskDefinition,
     TaskHealth,
 )
+from tools.task_definitions import registrable
 
 
 class EcsPlatform:
@@ -224,14 +225,22 @@ class EcsPlatform:
 
     def register_revision(self, target: ServiceTarget, base: TaskDefinition, image: Image) -> TaskDefinition:
         raw, tags = self.raw_task_definition(base.arn or base.ref)
-        args = copy_with_image(raw, tags, target.config.container, image.uri)
-        with aws_call("ecs:RegisterTaskDefinition", f"task definition family {base.family}"):
+        return self._register(target, copy_with_image(raw, tags, target.config.container, image.uri))
+
+    def _register(self, target: ServiceTarget, args: dict[str, Any]) -> TaskDefinition:
+        with aws_call("ecs:RegisterTaskDefinition", f"task definition family {args.get('family')}"):
             out = self.ecs.register_task_definition(**args)
         registered = out["taskDefinition"]
         entry = (registered, list(out.get("tags", args.get("tags", []))))
         self._task_definitions[registered["taskDefinitionArn"]] = entry
         self._task_definitions[f"{registered['family']}:{registered['revision']}"] = entry
         return self.model(target, registered["taskDefinitionArn"])
+
+    def register_definition(
+        self, target: ServiceTarget, base: TaskDefinition, definition: dict[str, Any]
+    ) -> TaskDefinition:
+        _raw, tags = self.raw_task_definition(base.arn or base.ref)
+        return self._register(target, registrable(definition, tags))
 
     def start_canary(
         self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tools.backend import BackendError
 from tools.models import (
     CanaryInfo,
@@ -23,6 +25,7 @@ from tools.sandbox.fleet import (
 )
 from tools.sandbox.seed import short_id
 from tools.sandbox.state import ServiceState, TaskRecord
+from tools.task_definitions import to_model
 
 
 def _health(task: TaskRecord) -> TaskHealth:
@@ -79,6 +82,18 @@ class SandboxPlatform:
             )
             revisions.append(definition)
             return definition.model_copy()
+
+    def register_definition(
+        self, target: ServiceTarget, base: TaskDefinition, definition: dict[str, Any]
+    ) -> TaskDefinition:
+        parsed = to_model(definition, target.config.container)
+        with self.fleet.change_service(target) as (state, service, _now):
+            revisions = find_cluster(state, service.cluster).task_definitions.setdefault(parsed.family, [])
+            revision = max((d.revision for d in revisions), default=0) + 1
+            arn = base.arn.rsplit("/", 1)[0] + f"/{parsed.family}:{revision}" if base.arn else None
+            registered = parsed.model_copy(update={"revision": revision, "arn": arn})
+            revisions.append(registered)
+            return registered.model_copy()
 
     def start_canary(
         self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int
