@@ -52,6 +52,7 @@ class AwsMetrics:
         self.stable_target_groups = stable_target_groups
         self.canary_version = canary_version
         self._lb_dimension: dict[str, str | None] = {}
+        self._versions: dict[str, list[str]] = {}  # service -> the versions ListMetrics showed, once per command
 
     def preflight(self, target: ServiceTarget) -> list[str]:
         cfg = target.config.ecs
@@ -154,7 +155,10 @@ class AwsMetrics:
         base += [{"Name": k, "Value": v} for k, v in sorted(cfg.extra_dimensions.items())]
         if version is not None:
             return [base + [{"Name": cfg.version_dimension, "Value": version}]]
-        # The whole service: every version that reported requests (CloudWatch does not sum across a dimension).
+        # The whole service: every version that reported requests (CloudWatch does not sum across a dimension),
+        # listed once per command (`ask` reads several windows; a deploy names its versions instead).
+        if target.key in self._versions:
+            return [base + [{"Name": cfg.version_dimension, "Value": v}] for v in self._versions[target.key]]
         versions: set[str] = set()
         paginator = self.session.client("cloudwatch").get_paginator("list_metrics")
         with aws_call("cloudwatch:ListMetrics", f"metrics of {target.name} in {cfg.metrics_namespace}"):
@@ -167,6 +171,7 @@ class AwsMetrics:
                     dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
                     if cfg.version_dimension in dims and len(dims) == len(base) + 1:
                         versions.add(dims[cfg.version_dimension])
+        self._versions[target.key] = sorted(versions)
         return [base + [{"Name": cfg.version_dimension, "Value": v}] for v in sorted(versions)]
 
     def _query(
