@@ -73,6 +73,7 @@ class Colleague:
         self.store, self.policy, self.seen_at = Scratchpad(database_url), policy, None
 
     def look(self, now: datetime) -> None:
+        from memory.identity import Identity
         from skills import approval as gate
         from tests.tools.aws.world import SERVICE
 
@@ -81,7 +82,7 @@ class Colleague:
             return
         self.seen_at = self.seen_at or now
         if now - self.seen_at >= timedelta(seconds=APPROVAL_AFTER_SECONDS):
-            gate.decide(self.store, pending[0], "approved", by="alice", channel="terminal",
+            gate.decide(self.store, pending[0], "approved", by=Identity(name="alice", via="os"), channel="terminal",
                         now=datetime.now(UTC), policy=self.policy)
 
 
