@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,6 +39,35 @@ EnvironmentOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--environment", "-e", help="Target environment (default: the config's default_environment)."),
 ]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Also print how many AWS API calls and retries the command made (ECS environments).")
+]
+
+
+class _Stderr(logging.Handler):
+    """Writes to whatever sys.stderr is when a record arrives (the CLI test runner swaps it per command)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+@contextmanager
+def aws_calls_shown(verbose: bool) -> Iterator[None]:
+    """With --verbose, the INFO summary the AWS backend logs when it closes ("AWS: N API calls, M retries")."""
+    if not verbose:
+        yield
+        return
+    logger, handler = logging.getLogger("tools.aws"), _Stderr()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 OutputOption = Annotated[
     str,
     typer.Option("--output", "-o", help="rich (terminal), plain (no colours or redraws) or json (one event per line).",
@@ -46,12 +78,14 @@ OutputOption = Annotated[
 @app.command()
 def deploy(
     service: Annotated[str, typer.Argument(help="Service to deploy, as named in runbook.yaml.")],
-    version: Annotated[str, typer.Option("--version", "-v", help="Image tag to deploy, e.g. 1.2.3.")],
+    version: Annotated[Optional[str], typer.Option("--version", "-v", help="Image tag to deploy, e.g. 1.2.3: a new revision of the running task definition with only the image changed.")] = None,  # noqa: UP045
     environment: EnvironmentOption = None,
     auto_rollback: Annotated[bool, typer.Option("--auto-rollback", help="Roll back automatically if post-deploy validation fails.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the pre-checks and config validation, print the plan, change nothing.")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,
+    verbose: VerboseOption = False,
+    task_definition: Annotated[Optional[Path], typer.Option("--task-definition", help="Deploy this task definition (the JSON `aws ecs register-task-definition --cli-input-json` takes, as kept in your repository): step 2 shows what it changes; the version is its container's image tag.", dir_okay=False)] = None,  # noqa: UP045
 ) -> None:
     """Deploy a version safely: pre-checks, config, a canary on live metrics, approval, rollout, validation.
 
@@ -59,7 +93,9 @@ def deploy(
 
     Exit codes: 0 success (or dry run) · 1 unexpected failure · 2 bad input · 3 pre-checks or config failed, nothing changed · 4 canary failed, canary removed · 5 approval denied or expired, canary removed · 6 validation failed, rolled back · 7 validation failed, new version left running.
     """
-    raise typer.Exit(commands.deploy(service, version, environment, auto_rollback, dry_run, output, config))
+    with aws_calls_shown(verbose):
+        code = commands.deploy(service, version, environment, auto_rollback, dry_run, output, config, task_definition)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -69,9 +105,12 @@ def rollback(
     to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one before the current, from the scratchpad).")] = None,  # noqa: UP045
     output: OutputOption = "auto",
     config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Go back to the version that ran before the current one, through the same gates as a deploy."""
-    raise typer.Exit(commands.rollback(service, environment, to, output, config))
+    with aws_calls_shown(verbose):
+        code = commands.rollback(service, environment, to, output, config)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -81,6 +120,7 @@ def resume(
     force: Annotated[bool, typer.Option("--force", help="Take over a lock still held from another host, when you know that process is gone.")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Continue a deploy whose process died (kill -9, a reboot) from its last saved step.
 
@@ -88,7 +128,9 @@ def resume(
 
     Exit codes: those of `runbook deploy`; with --abort, 0 once the deploy is closed.
     """
-    raise typer.Exit(commands.resume(deployment_id, abort, force, output, config))
+    with aws_calls_shown(verbose):
+        code = commands.resume(deployment_id, abort, force, output, config)
+    raise typer.Exit(code)
 
 
 @app.command()

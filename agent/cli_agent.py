@@ -68,11 +68,15 @@ def register(app: typer.Typer) -> None:
     def ask(
         question: Annotated[str, typer.Argument(help="A question or request in plain language.")],
         session: Annotated[str, typer.Option("--session", "-s", help="Conversation to continue (follow-ups).")] = "terminal",
-        verbose: Annotated[bool, typer.Option("--verbose", help="Show each tool call and the tokens used.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", help="Show each tool call, the tokens used and the AWS API calls made.")] = False,
         config: ConfigOption = None
     ) -> None:
         """Ask runbook in plain language: "Show errors for checkout-api last 10 minutes"."""
-        raise typer.Exit(_ask(question, session, verbose, config))
+        from agent.cli import aws_calls_shown
+
+        with aws_calls_shown(verbose):
+            code = _ask(question, session, verbose, config)
+        raise typer.Exit(code)
 
     @app.command()
     def chat(
@@ -95,7 +99,12 @@ def register(app: typer.Typer) -> None:
     def status(
         service: Annotated[Optional[str], typer.Argument(help="Only this service.")] = None,  # noqa: UP045
         environment: Annotated[Optional[str], typer.Option("--environment", "-e", help="Only this environment.")] = None,  # noqa: UP045
-        config: ConfigOption = None
+        config: ConfigOption = None,
+        verbose: Annotated[bool, typer.Option("--verbose", help="Also print how many AWS API calls and retries the command made (ECS environments).")] = False,
     ) -> None:
         """Version, task health, recent deploys and alarms per service and environment."""
-        raise typer.Exit(_status(service, environment, config))
+        from agent.cli import aws_calls_shown
+
+        with aws_calls_shown(verbose):
+            code = _status(service, environment, config)
+        raise typer.Exit(code)

@@ -101,16 +101,22 @@ def streamed(output: str, body: Callable[[Runtime, Any, Any], int]) -> Callable[
     return run_with
 
 
-def deploy(service: str, version: str, environment: str | None, auto_rollback: bool, dry_run: bool,
-           output: str, config_path: Path | None) -> int:
+def deploy(service: str, version: str | None, environment: str | None, auto_rollback: bool, dry_run: bool,
+           output: str, config_path: Path | None, task_definition: Path | None = None) -> int:
     def body(runtime: Runtime, renderer: Any, prompt: Any) -> int:
         from skills.deploy import DeployRequest, run_deploy
+        from skills.deploy.definitions import load_definition
 
         env_name = runtime.config.environment(environment)[0]
-        runtime.config.service(service)
+        svc = runtime.config.service(service)
+        definition, tag = load_definition(task_definition, service, svc, version) if task_definition else (None, version)
+        if tag is None:
+            raise UserError("Name the version to deploy (--version 1.2.3) or a task-definition file (--task-definition PATH).")
         me = runtime.identity(env_name)
-        request = DeployRequest(service=service, version=version, environment=env_name, requester=me.name,
-                                requester_via=me.via, auto_rollback=auto_rollback, dry_run=dry_run)
+        request = DeployRequest(service=service, version=tag, environment=env_name, requester=me.name,
+                                requester_via=me.via, auto_rollback=auto_rollback, dry_run=dry_run,
+                                task_definition=definition,
+                                task_definition_file=str(task_definition) if task_definition else None)
         return run_deploy(runtime, request, renderer, terminal_prompt=prompt)
 
     return with_runtime(config_path, streamed(output, body))

@@ -92,7 +92,7 @@ def _report(config, backend, store, service: str, environment: str, recent: int)
         report.version = status.version
         report.desired, report.running, report.healthy = status.desired, status.running, status.healthy_tasks
         report.deployment_in_progress = status.deployment_in_progress
-        report.canary_tasks = len(backend.platform.canary_tasks(target))
+        report.canary_tasks = sum(c.running for c in backend.platform.list_canaries(target))
         report.alarms = backend.incidents.active_alarms(target)
     except BackendError as exc:
         report.error = str(exc)

@@ -6,16 +6,17 @@ implements them with boto3. Skills only ever see these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from memory.errors import EXIT_FAILED, UserError
 from tools.clock import Clock
 from tools.config import RunbookConfig
 from tools.models import (
     Alarm,
+    CanaryInfo,
     HealthCheckInfo,
     Image,
     LogEvent,
@@ -58,17 +59,46 @@ class Platform(Protocol):
         """A new revision equal to `base` except for the container image."""
         ...
 
-    def start_canary(self, target: ServiceTarget, task_definition: TaskDefinition, count: int) -> list[TaskHealth]: ...
+    def register_definition(
+        self, target: ServiceTarget, base: TaskDefinition, definition: dict[str, Any]
+    ) -> TaskDefinition:
+        """A new revision of `definition` (the JSON register-task-definition takes), with `base`'s tags unless it
+        names its own; `base` is the running revision."""
+        ...
 
-    def canary_tasks(self, target: ServiceTarget) -> list[TaskHealth]: ...
+    def start_canary(
+        self, target: ServiceTarget, deployment_id: str, task_definition: TaskDefinition, count: int
+    ) -> list[TaskHealth]:
+        """Start (or, run again, resize) the canary of deployment `deployment_id`; other canaries are untouched."""
+        ...
 
-    def remove_canary(self, target: ServiceTarget) -> None:
-        """Stop and delete the canary; a no-op when there is none."""
+    def canary_tasks(self, target: ServiceTarget, deployment_id: str) -> list[TaskHealth]:
+        """The tasks of that deployment's canary (empty when it has none)."""
+        ...
+
+    def remove_canary(self, target: ServiceTarget, deployment_id: str) -> None:
+        """Stop and delete that deployment's canary; a no-op when there is none."""
+        ...
+
+    def list_canaries(self, target: ServiceTarget) -> list[CanaryInfo]:
+        """Every runbook canary of the service, whichever deployment (or runbook database) started it."""
         ...
 
     def start_rollout(self, target: ServiceTarget, task_definition: TaskDefinition) -> None: ...
 
-    def rollout_status(self, target: ServiceTarget) -> RolloutStatus: ...
+    def rollout_status(self, target: ServiceTarget) -> RolloutStatus:
+        """How the last rollout goes; a FAILED one the platform rolls back by itself reports that rollback too."""
+        ...
+
+    def explain_failure(self, target: ServiceTarget, deployment_id: str | None = None) -> list[str]:
+        """Why tasks of that deployment's canary (None: of the service) stopped or would not start, in the
+        platform's words (e.g. CannotPullContainerError), one line each; read only after something failed."""
+        ...
+
+    def canary_warmup_seconds(self, target: ServiceTarget, task_definition: TaskDefinition) -> float:
+        """How long after a canary task starts its health can first be judged: the grace and start periods
+        and the time a new target needs to pass the load balancer's healthy threshold."""
+        ...
 
     def load_balancer_health_check(self, target: ServiceTarget) -> HealthCheckInfo | None: ...
 
@@ -86,6 +116,17 @@ class Metrics(Protocol):
         self, target: ServiceTarget, version: str | None, start: datetime, end: datetime, period_seconds: int = 10
     ) -> MetricWindow:
         """Traffic served by `version` (None: the whole service) between start and end."""
+        ...
+
+    def observe_versions(
+        self,
+        target: ServiceTarget,
+        versions: Sequence[str | None],
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> list[MetricWindow]:
+        """`observe` for each version over the same window, in one read (one request on CloudWatch)."""
         ...
 
     def settle_seconds(self, target: ServiceTarget) -> float:

@@ -26,6 +26,17 @@ class TaskHealth(BaseModel):
     status: Literal["PROVISIONING", "PENDING", "RUNNING", "STOPPING", "STOPPED"]
     health: Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
     started_at: datetime | None = None
+    registered: bool | None = None  # a target of the task is in the load balancer (None: it has none to look at)
+
+
+class CanaryInfo(BaseModel):
+    """A canary runbook started for one deployment, as the platform lists it."""
+
+    deployment_id: str | None  # None: the platform shows no deployment for it (left by an older runbook)
+    name: str  # the platform's name for it (ECS: the canary service)
+    version: str | None = None
+    desired: int = 0
+    running: int = 0
 
 
 class ServiceStatus(BaseModel):
@@ -41,6 +52,13 @@ class ServiceStatus(BaseModel):
     last_deployed_at: datetime | None = None
     tasks: list[TaskHealth] = Field(default_factory=list)
     deployment_in_progress: bool = False  # the platform itself reports a rollout under way
+    deployment_controller: str = "ECS"  # who rolls out new revisions: ECS (rolling update), CODE_DEPLOY, EXTERNAL
+    health_check_grace_seconds: int = 0  # load balancer health checks are ignored this long after a task starts
+
+    @property
+    def revision(self) -> int:
+        """The running task definition's revision (task_definition is "family:revision")."""
+        return int(self.task_definition.rsplit(":", 1)[1])
 
     @property
     def healthy_tasks(self) -> int:
@@ -52,6 +70,8 @@ class HealthCheckInfo(BaseModel):
     protocol: str = "HTTP"
     interval_seconds: int = 30
     command: list[str] = Field(default_factory=list)
+    healthy_threshold: int = 1  # consecutive passes before a new target counts as healthy (load balancers)
+    start_period_seconds: int = 0  # failures in this time after start do not count (container checks)
 
 
 class TaskDefinition(BaseModel):
@@ -64,6 +84,7 @@ class TaskDefinition(BaseModel):
     memory_mb: int
     environment: dict[str, str] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)  # env name -> reference (never a value)
+    ports: list[str] = Field(default_factory=list)  # the container's port mappings, "8080/tcp"
     health_check: HealthCheckInfo | None = None
     arn: str | None = None
 
@@ -87,6 +108,10 @@ class RolloutStatus(BaseModel):
     new_running: int
     old_running: int
     reason: str | None = None
+    # A FAILED rollout the platform is rolling back by itself (ECS's deployment circuit breaker): that
+    # rollback's own state, and the revision it returns to ("family:revision").
+    platform_rollback: Literal["IN_PROGRESS", "COMPLETED", "FAILED"] | None = None
+    rolled_back_to: str | None = None
 
 
 class MetricPoint(BaseModel):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from skills import approval as gate
 from skills.deploy import slack_approval
-from skills.deploy.canary import judge_window
+from skills.deploy.canary import HealthEvery, canary_healthy, judge_window
 from skills.deploy.context import DeployContext, DeployState
 from skills.events import ApprovalRequested, MetricsObserved, StepFinished, StepStarted
 
@@ -66,6 +66,7 @@ def wait_for_decision(
     store, clock, policy = ctx.store, ctx.backend.clock, ctx.env.approval
     window = timedelta(seconds=ctx.thresholds.canary_observation_seconds)
     last_canary_check = clock.now()
+    health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     offer_prompt = ctx.terminal_prompt is not None and policy.terminal and policy.allow_self_approval
     while True:
         record = store.get_approval(approval_id)
@@ -77,7 +78,7 @@ def wait_for_decision(
         if record.status == "pending" and (world_now - last_canary_check).total_seconds() >= CANARY_RECHECK_SECONDS:
             last_canary_check = world_now
             settled = world_now - timedelta(seconds=ctx.backend.metrics.settle_seconds(ctx.target))
-            judgement = judge_window(ctx, stable_version, settled - window, settled)
+            judgement = judge_window(ctx, stable_version, settled - window, settled, health())
             ctx.emit(MetricsObserved(phase="approval_wait", elapsed_seconds=window.total_seconds(),
                                      window_seconds=window.total_seconds(), readings=judgement.readings, final=True))
             if judgement.verdict == "unhealthy":

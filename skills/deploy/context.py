@@ -55,6 +55,10 @@ class DeployRequest:
     dry_run: bool = False
     kind: str = "deploy"  # "deploy" or "rollback"
     deployment_id: str = ""
+    # `--task-definition PATH`: the definition to deploy (register-task-definition's JSON) and where it came
+    # from; None keeps the running revision and replaces only its image.
+    task_definition: dict[str, Any] | None = None
+    task_definition_file: str | None = None
 
     def __post_init__(self) -> None:
         if not VERSION_PATTERN.match(self.version):

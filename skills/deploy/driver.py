@@ -107,12 +107,10 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcom
             left.append(what)
             return None
 
-    lock = attempt("the deploy lock's check", lambda: ctx.store.get_lock(ctx.lock_key))
-    ours = lock is None or lock.deployment_id == req.deployment_id  # never touch another deploy's canary
     # A node interrupted halfway has not checkpointed its own updates, so "canary_started" may be
-    # missing: whoever holds the lock owns any canary of this service, and removing it is idempotent.
-    if ours and (state.get("lock_acquired") or state.get("canary_started")):
-        attempt("the canary", lambda: ctx.backend.platform.remove_canary(ctx.target))
+    # missing: the canary is this deployment's own (never another's), and removing it is idempotent.
+    if state.get("lock_acquired") or state.get("canary_started"):
+        attempt("the canary", lambda: ctx.backend.platform.remove_canary(ctx.target, req.deployment_id))
     pending = attempt("the approval request", lambda: ctx.store.approval_for_deployment(req.deployment_id))
     if pending is not None and pending.status == "pending":
         aborted = attempt("the approval request", lambda: abort(ctx.store, pending, ctx.wall_now(), reason))

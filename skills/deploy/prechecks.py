@@ -16,12 +16,54 @@ from tools.backend import BackendError
 __all__ = ["LOCK_TTL_SECONDS", "run_prechecks"]
 
 
+# Services whose rollouts ECS does not run itself: UpdateService cannot change their task definition.
+CONTROLLERS = {
+    "CODE_DEPLOY": "{service} is deployed by CodeDeploy (deployment controller CODE_DEPLOY), which ECS does not let"
+                   " UpdateService change, so runbook cannot roll it out; deploy it through CodeDeploy or switch"
+                   " the service to the ECS controller.",
+    "EXTERNAL": "{service} uses the EXTERNAL deployment controller (task sets managed by another tool), which ECS does"
+                " not let UpdateService change, so runbook cannot roll it out; deploy it with that tool or switch"
+                " the service to the ECS controller.",
+    "other": "{service} uses the {controller} deployment controller, not ECS rolling updates, so runbook cannot"
+             " roll it out.",
+}
+
+
 def _mb(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.0f} MB"
 
 
 def _when(value: datetime | None) -> str:
     return "unknown" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def _other_canaries(ctx: DeployContext) -> list[str]:
+    """Why another runbook canary of the service stands in the way (empty: none does).
+
+    Run with the deploy lock held: a deployment of this database that owns a canary but not the lock is dead.
+    """
+    try:
+        others = [c for c in ctx.backend.platform.list_canaries(ctx.target) if c.deployment_id != ctx.request.deployment_id]
+    except BackendError as exc:
+        return [str(exc)]
+    if not others:
+        return []
+    lines = []
+    for canary in others:
+        what = f"{canary.name} ({canary.version or '?'}, {canary.running} of {canary.desired} tasks running)"
+        record = ctx.store.get_deployment(canary.deployment_id) if canary.deployment_id else None
+        if record is None:
+            owner = f"deployment {canary.deployment_id}" if canary.deployment_id else "no deployment runbook recorded"
+            lines.append(f"Canary {what} belongs to {owner}, which is not in this runbook database:"
+                         " is someone deploying from another runbook database?")
+        else:
+            gone = "whose process is gone" if record.status == "running" else f"which ended {record.status}"
+            lines.append(f"Canary {what} is left over by deployment {record.id}, {gone};"
+                         f" remove it with: runbook resume {record.id} --abort")
+    count = len(others)
+    head = (f"Another runbook canary of {ctx.target.key} is running in {ctx.target.environment}"
+            if count == 1 else f"{count} other runbook canaries of {ctx.target.key} are running in {ctx.target.environment}")
+    return [f"{head}: {lines[0]}" if count == 1 else f"{head}.", *(lines if count > 1 else [])]
 
 
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
@@ -46,9 +88,11 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     ctx.emit(Progress(message="Checking service exists..."))
     try:
         service = backend.platform.describe_service(target)
-        current_td = backend.platform.current_task_definition(target)
     except BackendError as exc:
         return fail("service_exists", str(exc))
+    if service.deployment_controller != "ECS":
+        return fail("service_exists", CONTROLLERS.get(service.deployment_controller, CONTROLLERS["other"]).format(
+            service=target.key, controller=service.deployment_controller))
     ctx.emit(CheckPassed(
         check="service_exists",
         message=f"Service found: {service.name} ({backend.platform.label}, {service.cluster} cluster)",
@@ -60,9 +104,10 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     health_text = "all healthy" if all_healthy else f"{healthy} healthy"
     details = [f"Running: {service.running} tasks, {health_text}", f"Last deployed: {_when(service.last_deployed_at)}"]
     if service.version == req.version:
+        why = ("a canary of a configuration change needs a new image tag, since its metrics are told apart from"
+               " the stable version's by version" if req.task_definition else "nothing to deploy")
         return fail(
-            "current_version",
-            f"{target.key} {req.version} is already running in {target.environment}; nothing to deploy.",
+            "current_version", f"{target.key} {req.version} is already running in {target.environment}; {why}.",
             details, outcome=Outcome.REFUSED,
         )
     ctx.emit(CheckPassed(check="current_version", message=f"Current version: {service.version}", details=details))
@@ -100,6 +145,9 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     refusal = _take_lock(ctx)
     if refusal:
         return fail("deployment_lock", refusal)
+    problem = _other_canaries(ctx)
+    if problem:
+        return fail("deployment_lock", problem[0], problem[1:]) | {"lock_acquired": True}
     ctx.emit(CheckPassed(check="deployment_lock", message="No deployments in progress"))
 
     ctx.emit(Progress(message="Checking rollback availability..."))
@@ -118,7 +166,7 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
     return {
         "lock_acquired": True,
         "from_version": service.version,
-        "from_revision": current_td.revision,
+        "from_revision": service.revision,
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }

@@ -24,7 +24,7 @@ from skills.deploy.context import (
 )
 from skills.deploy.driver import abandon, drive, last_checkpoint
 from skills.deploy.liveness import Holder, Liveness, liveness
-from skills.events import DeployStarted, Event, Progress
+from skills.events import CheckPassed, DeployStarted, Event, Progress
 from skills.resources import Resources
 
 # Where a resumed deploy picks up, by the graph node it runs next.
@@ -59,12 +59,14 @@ def resume_deploy(
     nothing, when the deployment is unknown, finished, still alive, or overtaken by a later deploy.
     """
     user = resources.user
-    record = _running_deployment(resources.store, deployment_id)
+    record = _running_deployment(resources.store, deployment_id, finished_ok=abort)
     request = DeployRequest(service=record.service, version=record.to_version, environment=record.environment,
                             requester=record.requester, requester_via=record.requester_via, kind=record.kind,
                             deployment_id=record.id)
     # The terminal prompt decides as the requester: offered only to the requester themselves.
     ctx = DeployContext.open(resources, request, sink, terminal_prompt if user == record.requester else None)
+    if record.status != "running":
+        return _remove_leftover_canary(ctx, record, user)
     seen = _lock_of_a_dead_deploy(ctx, force)
     checkpoint = last_checkpoint(ctx)
     if not abort:
@@ -75,6 +77,7 @@ def resume_deploy(
     asked = (checkpoint.values.get("request") if checkpoint else None) or _asked_at_start(ctx)
     request.auto_rollback = bool(asked.get("auto_rollback"))
     request.dry_run = bool(asked.get("dry_run"))
+    request.task_definition, request.task_definition_file = asked.get("task_definition"), asked.get("task_definition_file")
     # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
     if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.wall_now(), LOCK_TTL_SECONDS,
                                 **ctx.owner) is None:
@@ -101,11 +104,21 @@ def _total_steps() -> int:
     return TOTAL_STEPS
 
 
-def _running_deployment(store: Scratchpad, deployment_id: str) -> DeploymentRecord:
+def _remove_leftover_canary(ctx: DeployContext, record: DeploymentRecord, user: str) -> int:
+    """`--abort` of a deploy that already ended: remove the canary it left behind, if it left one."""
+    if not any(c.deployment_id == record.id for c in ctx.backend.platform.list_canaries(ctx.target)):
+        raise DeployInputError(f"Deployment {record.id} already finished ({record.status}); there is nothing to resume.")
+    ctx.emit(Progress(message=f"Removing the canary deployment {record.id} ({record.status}) left behind..."))
+    ctx.backend.platform.remove_canary(ctx.target, record.id)
+    ctx.emit(CheckPassed(check="canary_removed", message=f"Canary of {record.id} removed (by {user})"))
+    return 0
+
+
+def _running_deployment(store: Scratchpad, deployment_id: str, finished_ok: bool = False) -> DeploymentRecord:
     record = store.find_deployment(deployment_id)
     if record is None:
         raise DeployInputError(f"No deployment matches '{deployment_id}' (runbook history lists them).")
-    if record.status != "running":
+    if record.status != "running" and not finished_ok:
         raise DeployInputError(f"Deployment {record.id} already finished ({record.status}); there is nothing to resume.")
     return record
 

@@ -23,24 +23,33 @@ ROLLOUT_TIMEOUT_SECONDS = 30 * 60
 
 
 def watch_rollout(ctx: DeployContext) -> RolloutStatus:
-    """Poll the platform until the rollout completes or fails, backing off between polls."""
+    """Poll the platform until the rollout completes or fails, backing off between polls. A failed rollout the
+    platform rolls back by itself (a deployment circuit breaker) is watched on until that rollback is done."""
     platform, clock = ctx.backend.platform, ctx.backend.clock
     started = clock.now()
-    delay, last = FIRST_POLL_SECONDS, None
+    delay, last, failed_at = FIRST_POLL_SECONDS, None, None
     while True:
         status = platform.rollout_status(ctx.target)
-        elapsed = (clock.now() - started).total_seconds()
-        counts = (status.new_running, status.old_running, status.state)
+        now = clock.now()
+        elapsed = (now - started).total_seconds()
+        counts = (status.new_running, status.old_running, status.state, status.platform_rollback)
         if counts != last:
             last = counts
             delay = FIRST_POLL_SECONDS  # something moved: look again soon
-            ctx.emit(RolloutProgress(desired=status.desired, new_running=status.new_running,
-                                     old_running=status.old_running, elapsed_seconds=elapsed, state=status.state))
+            if failed_at is None:
+                ctx.emit(RolloutProgress(desired=status.desired, new_running=status.new_running,
+                                         old_running=status.old_running, elapsed_seconds=elapsed, state=status.state))
         else:
             delay = min(delay * 2, MAX_POLL_SECONDS)
-        if status.state != "IN_PROGRESS":
+        if status.state == "FAILED" and status.platform_rollback == "IN_PROGRESS" and failed_at is None:
+            failed_at = now
+            ctx.emit(Progress(message=f"Rollout failed: {status.reason}; waiting for the platform's rollback"
+                                      f" to {status.rolled_back_to or 'the previous revision'} to complete..."))
+        if status.state != "IN_PROGRESS" and status.platform_rollback != "IN_PROGRESS":
             return status
-        if elapsed >= ROLLOUT_TIMEOUT_SECONDS:
+        if (now - (failed_at or started)).total_seconds() >= ROLLOUT_TIMEOUT_SECONDS:
+            if status.state == "FAILED":
+                return status  # the platform's rollback did not complete in time either
             return status.model_copy(update={"state": "FAILED", "reason": "rollout did not finish within 30 minutes"})
         clock.sleep(delay)
         ctx.keep_lock()
@@ -57,14 +66,24 @@ def run_rollout(ctx: DeployContext, state: DeployState, total_steps: int) -> Dep
         platform.start_rollout(target, new_td)
     status = watch_rollout(ctx)
     if status.state == "FAILED":
-        ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}"))
+        why = platform.explain_failure(target)  # e.g. the stopped tasks' CannotPullContainerError
+        ctx.emit(CheckFailed(check="rollout", message=f"Rollout failed: {status.reason or 'the platform stopped it'}",
+                             details=why))
         ctx.emit(StepFinished(number=5, ok=False, message="Full rollout failed"))
-        failed: DeployState = {"failure": f"rollout failed: {status.reason}", "outcome": Outcome.LEFT_RUNNING}
-        # A deployment circuit breaker may already have put the previous version back.
-        if platform.describe_service(target).version == state.get("from_version"):
+        failed: DeployState = {"failure": f"rollout failed: {status.reason}", "outcome": Outcome.LEFT_RUNNING,
+                               "observations": [f"Rollout failed: {status.reason}", *why]}
+        # A deployment circuit breaker may have put the previous version back: reported once that has completed.
+        if status.platform_rollback == "COMPLETED" or (
+                status.platform_rollback is None and platform.describe_service(target).version == state.get("from_version")):
             failed |= {"outcome": Outcome.ROLLED_BACK, "rolled_back": True,
-                       "observations": [f"Rollout failed: {status.reason}",
-                                        f"The platform already rolled {target.key} back to {state.get('from_version')}."]}
+                       "observations": [f"Rollout failed: {status.reason}", *why,
+                                        f"The platform already rolled {target.key} back to {state.get('from_version')}"
+                                        + (f" ({status.old_running} of {status.desired} tasks on {status.rolled_back_to})."
+                                           if status.rolled_back_to else ".")]}
+        elif status.platform_rollback:
+            failed["observations"] = [*failed["observations"],
+                                      f"The platform's own rollback to {status.rolled_back_to} did not complete"
+                                      f" ({status.platform_rollback.lower().replace('_', ' ')})."]
         return failed
     remove_canary(ctx)
     ctx.emit(Progress(message="Draining old tasks..."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from memory.outcome import Outcome
+from skills.deploy.canary import HealthEvery
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.judge import Judgement, evaluate_validation, improvement_lines
 from skills.events import MetricsObserved, Progress, StepFinished, StepStarted
@@ -33,15 +34,22 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
     window = limits.validation_seconds
     ctx.emit(Progress(message=f"Monitoring for {_minutes(window)}..."))
     deploy_start = datetime.fromisoformat(state["started_at"])
-    before = metrics.observe(target, None, deploy_start - timedelta(seconds=window), deploy_start)
+    # Named versions, never "every version that reported" (discovering those takes ListMetrics, which may
+    # not list a new version for 15 minutes): before the deploy the stable one served, after it the new one.
+    before = metrics.observe(target, state.get("from_version"), deploy_start - timedelta(seconds=window), deploy_start)
     start = clock.now()
     elapsed = 0
     settle = metrics.settle_seconds(target)  # ticks before it has passed may show partial data
 
-    def judge(seconds: int, final: bool) -> tuple[MetricWindow, Judgement]:
-        after = metrics.observe(target, None, start, start + timedelta(seconds=seconds))
+    def all_healthy() -> bool:
         service = ctx.backend.platform.describe_service(target)
-        judgement = evaluate_validation(before, after, limits, service.healthy_tasks >= service.desired)
+        return service.healthy_tasks >= service.desired
+
+    health = HealthEvery(ctx, all_healthy)
+
+    def judge(seconds: int, final: bool) -> tuple[MetricWindow, Judgement]:
+        after = metrics.observe(target, ctx.request.version, start, start + timedelta(seconds=seconds))
+        judgement = evaluate_validation(before, after, limits, health(final=final))
         ctx.emit(MetricsObserved(phase="validation", elapsed_seconds=seconds, window_seconds=window,
                                  readings=judgement.readings, final=final))
         return after, judgement

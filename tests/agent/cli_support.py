@@ -57,7 +57,7 @@ def fleet_snapshot(service: str = "checkout-api", environment: str = "production
             "version": status.version,
             "task_definition": status.task_definition,
             "tasks": sorted((t.task_id, t.version, t.status) for t in status.tasks),
-            "canary": backend.platform.canary_tasks(target),
+            "canary": backend.platform.list_canaries(target),
             "revision": backend.platform.current_task_definition(target).revision,
         }
 
@@ -76,7 +76,7 @@ def canary_degrades_while_waiting(monkeypatch) -> None:  # type: ignore[no-untyp
     from skills.deploy.judge import evaluate_canary
     from tools.models import MetricPoint, MetricWindow
 
-    def degraded_window(ctx, stable_version, start, end):  # type: ignore[no-untyped-def]
+    def degraded_window(ctx, stable_version, start, end, healthy=None):  # type: ignore[no-untyped-def]
         bad = MetricWindow(version="1.2.3", start=start, end=end,
                            points=[MetricPoint(timestamp=start, requests=120, errors=12, p99_ms=2300)])
         good = MetricWindow(version="1.2.2", start=start, end=end,

@@ -7,7 +7,7 @@ on its own target group). A custom namespace carries a version dimension and alw
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,11 +52,21 @@ class AwsMetrics:
         self.stable_target_groups = stable_target_groups
         self.canary_version = canary_version
         self._lb_dimension: dict[str, str | None] = {}
+        self._versions: dict[str, list[str]] = {}  # service -> the versions ListMetrics showed, once per command
 
     def preflight(self, target: ServiceTarget) -> list[str]:
         cfg = target.config.ecs
         if cfg.metrics_source == "custom" and not cfg.metrics_namespace:
             return [f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."]
+        groups = [cfg.canary_target_group_arn] if cfg.canary_target_group_arn else []
+        if cfg.metrics_source == "alb" and any(
+            self.lbs.is_network(arn) for arn in groups + self.stable_target_groups(target)
+        ):
+            return [
+                f"{target.key} is behind a Network Load Balancer, whose metrics (AWS/NetworkELB) count connections"
+                " and bytes, not HTTP requests, errors or latency, so metrics_source: alb cannot judge the canary;"
+                " publish per-version metrics and set metrics_source: custom."
+            ]
         if cfg.metrics_source == "alb" and not cfg.canary_target_group_arn:
             return [
                 f"{target.key}: ALB metrics cannot tell the canary from the stable version when both share a target"
@@ -76,6 +86,17 @@ class AwsMetrics:
         end: datetime,
         period_seconds: int = 10,
     ) -> MetricWindow:
+        return self.observe_versions(target, [version], start, end, period_seconds)[0]
+
+    def observe_versions(
+        self,
+        target: ServiceTarget,
+        versions: Sequence[str | None],
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> list[MetricWindow]:
+        """One window per version, all read with one GetMetricData (a canary judgement is one call)."""
         cfg = target.config.ecs
         alb = cfg.metrics_source == "alb"
         requests, errors, latency, to_ms = ALB_DEFAULTS if alb else CUSTOM_DEFAULTS
@@ -85,16 +106,22 @@ class AwsMetrics:
             raise BackendError(
                 f"{target.key}: metrics_source is 'custom' but ecs.metrics_namespace is not set."
             )
-        sources = (
-            self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
-        )
+        sources: list[Dimensions] = []
+        ranges: list[range] = []
+        for version in versions:
+            mine = self._alb_sources(target, version) if alb else self._custom_sources(target, version, names[0])
+            ranges.append(range(len(sources), len(sources) + len(mine)))
+            sources += mine
         period = _period(period_seconds, alb)
         if end > start:  # whole periods, so requests per minute divide by the time the data covers
             start, end = _aligned(start, end, period)
         points = self._query(
-            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms
+            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms, ranges
         )
-        return MetricWindow(version=version, start=start, end=end, points=points)
+        return [
+            MetricWindow(version=version, start=start, end=end, points=found)
+            for version, found in zip(versions, points, strict=True)
+        ]
 
     def _alb_sources(self, target: ServiceTarget, version: str | None) -> list[Dimensions]:
         cfg = target.config.ecs
@@ -128,7 +155,10 @@ class AwsMetrics:
         base += [{"Name": k, "Value": v} for k, v in sorted(cfg.extra_dimensions.items())]
         if version is not None:
             return [base + [{"Name": cfg.version_dimension, "Value": version}]]
-        # The whole service: every version that reported requests (CloudWatch does not sum across a dimension).
+        # The whole service: every version that reported requests (CloudWatch does not sum across a dimension),
+        # listed once per command (`ask` reads several windows; a deploy names its versions instead).
+        if target.key in self._versions:
+            return [base + [{"Name": cfg.version_dimension, "Value": v}] for v in self._versions[target.key]]
         versions: set[str] = set()
         paginator = self.session.client("cloudwatch").get_paginator("list_metrics")
         with aws_call("cloudwatch:ListMetrics", f"metrics of {target.name} in {cfg.metrics_namespace}"):
@@ -141,6 +171,7 @@ class AwsMetrics:
                     dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
                     if cfg.version_dimension in dims and len(dims) == len(base) + 1:
                         versions.add(dims[cfg.version_dimension])
+        self._versions[target.key] = sorted(versions)
         return [base + [{"Name": cfg.version_dimension, "Value": v}] for v in sorted(versions)]
 
     def _query(
@@ -153,9 +184,11 @@ class AwsMetrics:
         end: datetime,
         period: int,
         to_ms: float,
-    ) -> list[MetricPoint]:
+        ranges: list[range],
+    ) -> list[list[MetricPoint]]:
+        """The points of each range of `sources` (each range summed: one version), from one GetMetricData."""
         if not sources or end <= start:
-            return []
+            return [[] for _ in ranges]
         queries: list[dict[str, Any]] = []
         for index, dims in enumerate(sources):
             for prefix, name, stat in (
@@ -190,12 +223,16 @@ class AwsMetrics:
                 if not page.get("NextToken"):
                     break
                 kwargs["NextToken"] = page["NextToken"]
-        stamps = sorted({t for values in series.values() for t in values})
+        return [self._points(series, indexes, to_ms) for indexes in ranges]
+
+    @staticmethod
+    def _points(series: dict[str, dict[datetime, float]], indexes: range, to_ms: float) -> list[MetricPoint]:
+        stamps = sorted({t for i in indexes for key in (f"r{i}", f"e{i}", f"l{i}") for t in series.get(key, {})})
         points = []
         for stamp in stamps:
             requests = errors = 0.0
             weighted = weight = 0.0
-            for index in range(len(sources)):
+            for index in indexes:
                 count = series.get(f"r{index}", {}).get(stamp, 0.0)
                 requests += count
                 errors += series.get(f"e{index}", {}).get(stamp, 0.0)

@@ -1,81 +1,17 @@
-"""ECS task definitions: read one into the typed model, and copy one with only the image changed."""
+"""ECS task definitions: copy one with only the image changed (reading them is `tools.task_definitions`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tools.backend import BackendError
-from tools.models import HealthCheckInfo, TaskDefinition
-
-# What register_task_definition accepts; everything else in a description is AWS bookkeeping.
-REGISTER_FIELDS = (
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-    "enableFaultInjection",
+from tools.task_definitions import (  # noqa: F401 - re-exported for the ECS backend
+    REGISTER_FIELDS,
+    digest_of,
+    pick_container,
+    repository_of,
+    to_model,
+    version_of,
 )
-
-
-def version_of(image: str) -> str:
-    """The tag of an image reference ('repo/app:1.2.3' -> '1.2.3'); 'latest' when it has none."""
-    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else "latest"
-
-
-def pick_container(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    containers = raw.get("containerDefinitions", [])
-    for container in containers:
-        if container.get("name") == name:
-            return dict(container)
-    if len(containers) == 1:
-        return dict(containers[0])
-    names = ", ".join(c.get("name", "?") for c in containers)
-    raise BackendError(
-        f"Task definition {raw.get('family')}:{raw.get('revision')} has no container '{name}'"
-        f" (it has {names}); set container in runbook.yaml."
-    )
-
-
-def to_model(raw: dict[str, Any], container_name: str) -> TaskDefinition:
-    container = pick_container(raw, container_name)
-    check = container.get("healthCheck")
-    health = None
-    if check:
-        command = list(check.get("command", []))
-        health = HealthCheckInfo(
-            path=None,
-            protocol="CMD",
-            interval_seconds=int(check.get("interval", 30)),
-            command=command[1:] if command[:1] in (["CMD"], ["CMD-SHELL"]) else command,
-        )
-    return TaskDefinition(
-        family=raw["family"],
-        revision=int(raw["revision"]),
-        container=container["name"],
-        image=container["image"],
-        version=version_of(container["image"]),
-        cpu=int(raw.get("cpu") or container.get("cpu") or 0),
-        memory_mb=int(
-            raw.get("memory") or container.get("memory") or container.get("memoryReservation") or 0
-        ),
-        environment={e["name"]: e.get("value", "") for e in container.get("environment", [])},
-        secrets={s["name"]: s["valueFrom"] for s in container.get("secrets", [])},
-        health_check=health,
-        arn=raw.get("taskDefinitionArn"),
-    )
 
 
 def copy_with_image(

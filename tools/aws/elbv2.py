@@ -23,14 +23,16 @@ TARGET_STATES: dict[str, Health] = {
 class LoadBalancers:
     def __init__(self, session: AwsSession) -> None:
         self.session = session
+        self._groups: dict[str, dict[str, Any]] = {}  # target group descriptions, read once per command
 
     @property
     def client(self) -> Any:
         return self.session.client("elbv2")
 
-    def target_health(self, target_group_arns: list[str]) -> dict[str, Health]:
-        """Target id (a task's IP, or instance id) -> health, over all the given target groups."""
-        health: dict[str, Health] = {}
+    def target_health(self, target_group_arns: list[str]) -> dict[tuple[str, int | None], Health]:
+        """(target id, port) -> health over all the given target groups: a task's IP (awsvpc), or the
+        instance id and host port of an EC2 task in bridge or host mode, where one instance serves many tasks."""
+        health: dict[tuple[str, int | None], Health] = {}
         for arn in target_group_arns:
             with aws_call("elasticloadbalancing:DescribeTargetHealth", f"target group {arn}"):
                 descriptions = self.client.describe_target_health(TargetGroupArn=arn)[
@@ -38,26 +40,38 @@ class LoadBalancers:
                 ]
             for item in descriptions:
                 state = TARGET_STATES.get(item.get("TargetHealth", {}).get("State", ""), "UNKNOWN")
-                ident = item["Target"]["Id"]
-                if health.get(ident) != "UNHEALTHY":  # unhealthy in any group wins
-                    health[ident] = state
+                port = item["Target"].get("Port")
+                key = (str(item["Target"]["Id"]), int(port) if port is not None else None)
+                if health.get(key) != "UNHEALTHY":  # unhealthy in any group wins
+                    health[key] = state
         return health
 
+    def target_group(self, target_group_arn: str) -> dict[str, Any]:
+        if target_group_arn not in self._groups:
+            with aws_call("elasticloadbalancing:DescribeTargetGroups", f"target group {target_group_arn}"):
+                found = self.client.describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"]
+            self._groups[target_group_arn] = dict(found[0])
+        return self._groups[target_group_arn]
+
     def health_check(self, target_group_arn: str) -> HealthCheckInfo:
-        with aws_call("elasticloadbalancing:DescribeTargetGroups", f"target group {target_group_arn}"):
-            group = self.client.describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"][0]
+        group = self.target_group(target_group_arn)
         return HealthCheckInfo(
             path=group.get("HealthCheckPath"),
             protocol=group.get("HealthCheckProtocol", "HTTP"),
             interval_seconds=int(group.get("HealthCheckIntervalSeconds", 30)),
+            healthy_threshold=int(group.get("HealthyThresholdCount", 5)),
         )
 
     def load_balancer_dimension(self, target_group_arn: str) -> str | None:
         """'app/name/id', the LoadBalancer dimension of ALB metrics, for the target group's first ALB."""
-        with aws_call("elasticloadbalancing:DescribeTargetGroups", f"target group {target_group_arn}"):
-            group = self.client.describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"][0]
-        arns = group.get("LoadBalancerArns") or []
+        arns = self.target_group(target_group_arn).get("LoadBalancerArns") or []
         return arns[0].split(":loadbalancer/", 1)[1] if arns else None
+
+    def is_network(self, target_group_arn: str) -> bool:
+        """Whether the target group serves a Network Load Balancer (TCP/UDP/TLS: no HTTP requests to count)."""
+        group = self.target_group(target_group_arn)
+        arns = group.get("LoadBalancerArns") or []
+        return any(":loadbalancer/net/" in arn for arn in arns) or group.get("Protocol") in ("TCP", "UDP", "TLS", "TCP_UDP")
 
     def set_weights(self, listener_arn: str | None, rule_arn: str | None, weights: dict[str, int]) -> None:
         """Point the listener's (or rule's) forward action at `weights` (target group ARN -> weight)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,8 +35,45 @@ BAD_CREDENTIALS = {"InvalidClientTokenId", "UnrecognizedClientException", "Signa
 THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
 
 
+# "User: arn:… is not authorized to perform: iam:PassRole on resource: arn:…:role/exec because no identity-based
+# policy allows the iam:PassRole action" (the resource and the reason are not always there).
+_NOT_AUTHORIZED = re.compile(
+    r"not authorized to perform:?\s+(?P<action>[\w-]+:[\w*-]+)"
+    r"(?:\s+on resource:?\s+(?P<resource>[^\s,;]+?))?"
+    r"(?:[.;,]?\s+(?P<why>(?:because|with)\b.*?))?[.\s]*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def denied_action(message: str) -> tuple[str, str | None, str | None] | None:
+    """(action, resource, why) that AWS's AccessDenied message names, or None if it names none."""
+    match = _NOT_AUTHORIZED.search(message)
+    if not match:
+        return None
+    why = match["why"]
+    if why:
+        why = re.sub(r"^because\s+", "", why.strip()).rstrip(".")
+    return match["action"], match["resource"], why or None
+
+
+def access_denied_sentence(message: str, action: str, resource: str) -> str:
+    """One sentence naming the permission AWS says is missing (which may not be the call runbook made:
+    RegisterTaskDefinition fails for a missing iam:PassRole on the task's roles)."""
+    named = denied_action(message)
+    if named is None:
+        return (f"Access denied: the AWS identity in use lacks {action} on {resource};"
+                " grant it in IAM (the README lists the minimum policy).")
+    aws_action, aws_resource, why = named
+    needed = [] if aws_action.lower() == action.lower() else [f"needed for {action} on {resource}"]
+    if why:
+        needed.append(f"AWS: {why}")
+    note = f" ({'; '.join(needed)})" if needed else ""
+    where = aws_resource or resource
+    return f"Access denied: the AWS identity in use lacks {aws_action} on {where}{note}; grant it in IAM (the README lists the minimum policy)."
 
 
 def translate(exc: Exception, action: str, resource: str) -> BackendError:
@@ -45,11 +83,8 @@ def translate(exc: Exception, action: str, resource: str) -> BackendError:
         message = str(exc.response.get("Error", {}).get("Message", "")).rstrip(".")
         if code in NOT_FOUND:
             return NotFound(f"{resource[0].upper()}{resource[1:]} does not exist ({message or code}).")
-        if code in DENIED:
-            return AccessDenied(
-                f"Access denied: the AWS identity in use lacks {action} on {resource};"
-                " grant it in IAM (the README lists the minimum policy)."
-            )
+        if code in DENIED or code.endswith("AccessDeniedException"):
+            return AccessDenied(access_denied_sentence(message, action, resource))
         if code in EXPIRED:
             return BackendError(
                 "The AWS credentials have expired; refresh them (for SSO: aws sso login)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.aws.errors import DENIED, NOT_FOUND, error_code, translate
+from tools.aws.errors import DENIED, NOT_FOUND, denied_action, error_code, translate
 from tools.aws.session import AwsSession
 from tools.models import SecretCheck
 
@@ -39,8 +39,12 @@ class AwsSecrets:
         except ClientError as exc:
             code = error_code(exc)
             if code in DENIED or code.endswith("AccessDeniedException"):
-                action = "secretsmanager:GetSecretValue" if kind == "secretsmanager" else "ssm:GetParameter"
-                reason = f"access denied: the caller lacks {action} (or kms:Decrypt) on it"
+                named = denied_action(str(exc.response.get("Error", {}).get("Message", "")))
+                if named:  # AWS's own words: kms:Decrypt on the key, or the read itself
+                    reason = f"access denied: the caller lacks {named[0]} on {named[1] or 'it'}"
+                else:
+                    action = "secretsmanager:GetSecretValue" if kind == "secretsmanager" else "ssm:GetParameter"
+                    reason = f"access denied: the caller lacks {action} (or kms:Decrypt) on it"
             elif code in NOT_FOUND:
                 reason = "does not exist"
             else:

@@ -6,6 +6,7 @@ whole minutes of the service) unless `SandboxFleet.set_alarm` forced them into a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tools.models import Alarm, Image, LogEvent, MetricWindow, SecretCheck, ServiceTarget
@@ -47,6 +48,18 @@ class SandboxMetrics:
     ) -> MetricWindow:
         points = self.fleet.traffic(target).observe(version, start, end, period_seconds)
         return MetricWindow(version=version, start=start, end=end, points=points)
+
+    def observe_versions(
+        self,
+        target: ServiceTarget,
+        versions: Sequence[str | None],
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+    ) -> list[MetricWindow]:
+        traffic = self.fleet.traffic(target)
+        return [MetricWindow(version=v, start=start, end=end, points=traffic.observe(v, start, end, period_seconds))
+                for v in versions]
 
 
 class SandboxLogs:

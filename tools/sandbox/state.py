@@ -32,6 +32,7 @@ class TaskRecord(BaseModel):
     revision: int
     version: str
     started_at: datetime
+    deployment_id: str | None = None  # a canary task: the deployment that started it
 
 
 class TimelineEntry(BaseModel):
@@ -79,7 +80,7 @@ class ServiceState(BaseModel):
     desired: int
     requests_per_minute: float
     tasks: list[TaskRecord] = Field(default_factory=list)
-    canary: list[TaskRecord] = Field(default_factory=list)
+    canary: list[TaskRecord] = Field(default_factory=list)  # every deployment's canary tasks
     rollout: RolloutRecord | None = None
     last_deployed_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)

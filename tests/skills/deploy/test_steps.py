@@ -102,7 +102,7 @@ def test_canary_starts_checks_health_observes_and_passes(make_ctx) -> None:  # t
     state |= run_config_validation(ctx, state, 6)
     state |= run_canary(ctx, state, 6)
     assert not state.get("outcome") and state["to_revision"] == 45 and state["canary_started"]
-    assert len(ctx.backend.platform.canary_tasks(ctx.target)) == 1
+    assert len(ctx.backend.platform.canary_tasks(ctx.target, ctx.request.deployment_id)) == 1
     assert [h.healthy for h in ctx.sink.of(HealthCheckResult)] == [True, True, True]  # type: ignore[attr-defined]
     observed = ctx.sink.of(MetricsObserved)  # type: ignore[attr-defined]
     assert observed[-1].final and observed[-1].elapsed_seconds == 60
@@ -135,7 +135,7 @@ def test_rollout_replaces_every_task_and_removes_the_canary(make_ctx) -> None:  
     progress = ctx.sink.of(RolloutProgress)  # type: ignore[attr-defined]
     assert [p.new_running for p in progress] == [0, 2, 5, 8, 10] and progress[-1].state == "COMPLETED"
     assert ctx.backend.platform.describe_service(ctx.target).version == "1.2.3"
-    assert ctx.backend.platform.canary_tasks(ctx.target) == []
+    assert ctx.backend.platform.canary_tasks(ctx.target, ctx.request.deployment_id) == []
 
 
 def test_validation_passes_for_a_better_version_and_fails_for_a_worse_one(make_ctx) -> None:  # type: ignore[no-untyped-def]

@@ -111,15 +111,14 @@ def test_full_deploy_against_moto_server(world: World, tmp_path: Path) -> None:
     assert result.output.count("Waiting 60s for metrics to settle...") == 2, result.output
     svc = world.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     assert svc["taskDefinition"].endswith(f"{SERVICE}:2")
-    canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
-    assert all(s["status"] != "ACTIVE" for s in canary)
+    assert world.canaries(active=False) and not world.canaries()  # a canary ran, and is gone
 
 
 def test_missing_image_stops_at_prechecks(world: World) -> None:
     result = deploy("9.9.9")
     assert result.exit_code == 3, result.output
     assert "checkout-api:9.9.9 does not exist" in result.output
-    assert not world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
+    assert not world.canaries(active=False)
 
 
 def test_firing_alarm_stops_at_prechecks(world: World) -> None:

@@ -20,7 +20,7 @@ from tests.tools.aws.world import CLUSTER, SERVICE, World
 
 server, world = e2e.server, e2e.world  # the same fixtures: a moto server and an account built on it
 
-CANARY_GROUP = f"service:{SERVICE}-canary"
+CANARY_GROUP = f"service:{SERVICE}-canary-"
 
 
 def service_revision(world: World, name: str = SERVICE) -> str:
@@ -28,8 +28,7 @@ def service_revision(world: World, name: str = SERVICE) -> str:
 
 
 def canary_gone(world: World) -> bool:
-    canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
-    return all(s["status"] != "ACTIVE" for s in canary)
+    return bool(world.canaries(active=False)) and not world.canaries()
 
 
 def approved_deploy(world: World, tmp_path: Path, *flags: str) -> Any:
@@ -55,7 +54,7 @@ def test_circuit_breaker_fails_the_rollout(
     assert "Canary removed" in result.output and canary_gone(world)
     # ECS's own circuit breaker put the service back, with or without --auto-rollback: the summary says so.
     assert "DEPLOYMENT VALIDATION FAILED — ROLLED BACK" in result.output
-    assert "The platform already rolled checkout-api back to 1.2.2." in result.output
+    assert "The platform already rolled checkout-api back to 1.2.2 (4 of 4 tasks on checkout-api:1)." in result.output
     assert "is still running" not in result.output
     assert service_revision(world) == world.revision(1)
     running = world.ecs.describe_tasks(
@@ -72,7 +71,7 @@ def unhealthy_canary(how: str) -> Any:
 
     def tasks(parsed: dict[str, Any]) -> None:
         for task in parsed.get("tasks", []):
-            if task.get("group") == CANARY_GROUP:
+            if task.get("group", "").startswith(CANARY_GROUP):
                 if how == "container":
                     task["healthStatus"] = "UNHEALTHY"
                 canary_ips.update(

@@ -61,8 +61,13 @@ def test_canary_lifecycle_on_the_shared_target_group(
     image = backend.registry.find_image(target.config.image_repository, "1.2.3")
     assert image is not None
     new = backend.platform.register_revision(target, base, image)
-    backend.platform.start_canary(target, new, 1)
-    canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"][0]
+    backend.platform.start_canary(target, "dep-1a2b3c", new, 1)
+    [canary] = world.canaries()
+    assert canary["serviceName"] == f"{SERVICE}-canary-1a2b3c"
+    assert {t["key"]: t["value"] for t in canary["tags"]} == {
+        "runbook:canary-of": SERVICE,
+        "runbook:deployment": "dep-1a2b3c",
+    }
     assert canary["loadBalancers"][0]["targetGroupArn"] == world.tg_arn
     assert (
         canary["networkConfiguration"]
@@ -71,18 +76,30 @@ def test_canary_lifecycle_on_the_shared_target_group(
         ]
     )
     world.reconcile()
-    tasks = backend.platform.canary_tasks(target)
+    tasks = backend.platform.canary_tasks(target, "dep-1a2b3c")
     assert [(t.version, t.status, t.health) for t in tasks] == [("1.2.3", "RUNNING", "HEALTHY")]
+    [listed] = backend.platform.list_canaries(target)
+    assert (listed.deployment_id, listed.name, listed.version) == ("dep-1a2b3c", f"{SERVICE}-canary-1a2b3c", "1.2.3")
     assert (
         len(backend.platform.describe_service(target).tasks) == DESIRED
     )  # the canary's are not the stable's
-    backend.platform.remove_canary(target)
-    backend.platform.remove_canary(target)  # a no-op the second time
-    left = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"]
-    assert all(s["status"] != "ACTIVE" for s in left)
+    backend.platform.remove_canary(target, "dep-1a2b3c")
+    backend.platform.remove_canary(target, "dep-1a2b3c")  # a no-op the second time
+    assert world.canaries() == [] and backend.platform.list_canaries(target) == []
 
 
-def test_weighted_canary_moves_listener_weights(world: World, target: ServiceTarget) -> None:
+def test_two_deployments_have_two_canaries(backend: Backend, target: ServiceTarget, world: World) -> None:
+    new = backend.platform.current_task_definition(target)
+    backend.platform.start_canary(target, "dep-aaaa", new, 1)
+    backend.platform.start_canary(target, "dep-bbbb", new, 1)
+    world.reconcile()
+    assert sorted(c.deployment_id or "" for c in backend.platform.list_canaries(target)) == ["dep-aaaa", "dep-bbbb"]
+    backend.platform.remove_canary(target, "dep-aaaa")
+    assert [c["serviceName"] for c in world.canaries()] == [f"{SERVICE}-canary-bbbb"]  # the other is untouched
+    assert len(backend.platform.canary_tasks(target, "dep-bbbb")) == 1
+
+
+def test_weighted_canary_gets_traffic_once_its_targets_are_healthy(world: World, target: ServiceTarget) -> None:
     from tests.tools.aws.conftest import ecs_config
     from tools.aws import open_ecs_backend
     from tools.backend import target_for
@@ -93,22 +110,28 @@ def test_weighted_canary_moves_listener_weights(world: World, target: ServiceTar
         "test",
     )
     backend, target = open_ecs_backend(config, "production"), target_for(config, SERVICE, "production")
+
+    def weights() -> dict[str, int]:
+        forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
+            "DefaultActions"
+        ][0]
+        groups = (forward.get("ForwardConfig") or {}).get("TargetGroups") or [
+            {"TargetGroupArn": forward["TargetGroupArn"], "Weight": 100}
+        ]
+        return {g["TargetGroupArn"]: g["Weight"] for g in groups}
+
     new = backend.platform.current_task_definition(target)
-    backend.platform.start_canary(target, new, 1)
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
-        "DefaultActions"
-    ][0]
-    weights = {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]}
-    assert weights == {world.tg_arn: 90, world.canary_tg_arn: 10}
-    canary = world.ecs.describe_services(cluster=CLUSTER, services=[f"{SERVICE}-canary"])["services"][0]
+    backend.platform.start_canary(target, "dep-1", new, 1)
+    [canary] = world.canaries()
     assert canary["loadBalancers"][0]["targetGroupArn"] == world.canary_tg_arn
-    backend.platform.remove_canary(target)
-    forward = world.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0][
-        "DefaultActions"
-    ][0]
-    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {
-        world.tg_arn: 100
-    }
+    assert backend.platform.canary_tasks(target, "dep-1") == []
+    assert weights() == {world.tg_arn: 100}  # no canary task registered yet: no traffic for it
+    world.reconcile()  # the canary task starts and its target is registered (healthy: moto)
+    [task] = backend.platform.canary_tasks(target, "dep-1")
+    assert (task.health, task.registered) == ("HEALTHY", True)
+    assert weights() == {world.tg_arn: 90, world.canary_tg_arn: 10}
+    backend.platform.remove_canary(target, "dep-1")
+    assert weights() == {world.tg_arn: 100}
 
 
 def test_rollout_completes_as_tasks_are_replaced(

@@ -36,6 +36,14 @@ def test_metrics_per_version_and_for_the_whole_service(
     assert (canary.requests, canary.errors) == (600, 0)
     both = backend.metrics.observe(target, None, start, end)
     assert both.requests == 1800 and both.p99_ms is not None and 100 < both.p99_ms < 200
+    # Several versions in one request; the versions of "the whole service" are listed once per command.
+    calls: list[str] = []
+    backend.metrics.session.client("cloudwatch").meta.events.register(  # type: ignore[attr-defined]
+        "before-call", lambda model, **_: calls.append(model.name))
+    pair = backend.metrics.observe_versions(target, ["1.2.3", "1.2.2"], start, end)
+    assert [(w.version, w.requests) for w in pair] == [("1.2.3", 600), ("1.2.2", 1200)]
+    assert backend.metrics.observe(target, None, start - timedelta(minutes=1), end).requests == 1800
+    assert calls == ["GetMetricData", "GetMetricData"]  # no ListMetrics again
 
 
 def test_alb_metrics_in_weighted_mode(world: World) -> None:
@@ -77,7 +85,7 @@ def test_alb_metrics_in_weighted_mode(world: World) -> None:
                 )
             ],
         )
-    backend.platform.start_canary(target, backend.platform.current_task_definition(target), 1)
+    backend.platform.start_canary(target, "dep-1", backend.platform.current_task_definition(target), 1)
     backend.platform.canary_versions[target.key] = "1.2.3"  # type: ignore[attr-defined]
     end = start + timedelta(minutes=3)
     assert backend.metrics.observe(target, "1.2.3", start, end).requests == 300

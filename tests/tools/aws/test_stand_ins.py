@@ -103,6 +103,8 @@ def test_rolling_deployment_progresses_to_completed() -> None:
 
 
 def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
+    """The breaker fails the deployment and puts revision 1 back with a deployment of its own, which the
+    rollout status follows until it has completed."""
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]
     reason = "ECS deployment circuit breaker: tasks failed to start."
@@ -119,17 +121,21 @@ def test_circuit_breaker_failure_and_rollback_are_failed() -> None:
                 ],
             ),
         )
+        stub.add_response("describe_task_definition", describe_td(TD1, "1.2.2"))
         # Later the failed deployment is gone and the service is back on revision 1.
         stub.add_response(
             "describe_services", service(TD1, [deployment("ecs-svc/back", TD1, "PRIMARY", "COMPLETED", 4)])
         )
-        stub.add_response("describe_task_definition", describe_td(TD1, "1.2.2"))
         backend.platform.start_rollout(target, _td(2))
         failed = backend.platform.rollout_status(target)
-        gone = backend.platform.rollout_status(target)
-    assert (failed.state, failed.reason) == ("FAILED", reason)
-    assert (
-        gone.state == "FAILED" and "circuit breaker" in (gone.reason or "") and f"{SERVICE}:1" in gone.reason
+        back = backend.platform.rollout_status(target)
+    assert (failed.state, failed.platform_rollback, failed.old_running) == ("FAILED", "IN_PROGRESS", 2)
+    assert failed.reason == (
+        f"ECS deployment circuit breaker: tasks failed to start; ECS rolled the service back to {SERVICE}:1"
+        " (deployment circuit breaker)"
+    )
+    assert (back.state, back.platform_rollback, back.old_running, back.rolled_back_to) == (
+        "FAILED", "COMPLETED", 4, f"{SERVICE}:1"
     )
 
 
@@ -188,7 +194,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
     task = {
         "taskArn": f"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}/t1",
         "taskDefinitionArn": TD2,
-        "group": f"service:{SERVICE}-canary",
+        "group": f"service:{SERVICE}-canary-t1",
         "lastStatus": "RUNNING",
         "healthStatus": "UNKNOWN",
         "attachments": [{"details": [{"name": "privateIPv4Address", "value": "10.0.1.7"}]}],
@@ -201,7 +207,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
         ecs_stub.add_response(
             "list_tasks",
             {"taskArns": [task["taskArn"]]},
-            {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"},
+            {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary-t1"},
         )
         ecs_stub.add_response("describe_tasks", {"tasks": [task]})
         ecs_stub.add_response("describe_task_definition", describe_td(TD2, "1.2.3"))
@@ -217,7 +223,7 @@ def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
             },
             {"TargetGroupArn": tg},
         )
-        tasks = backend.platform.canary_tasks(target)
+        tasks = backend.platform.canary_tasks(target, "dep-t1")
     assert [(t.task_id, t.version, t.health) for t in tasks] == [("t1", "1.2.3", "UNHEALTHY")]
 
 
@@ -230,26 +236,30 @@ def test_canary_service_asks_for_its_deployment_configuration() -> None:
         "loadBalancers": [{"targetGroupArn": "tg", "containerName": "app", "containerPort": 8080}],
     }
     with Stubber(ecs) as stub:
-        stub.add_response("describe_services", {"services": [stable]})
-        stub.add_response("describe_services", {"services": [], "failures": [{"reason": "MISSING"}]})
+        stub.add_response(  # the stable service and the canary's name in one request; the canary does not exist
+            "describe_services",
+            {"services": [stable], "failures": [{"reason": "MISSING"}]},
+            {"cluster": CLUSTER, "services": [SERVICE, f"{SERVICE}-canary-t2"]},
+        )
         stub.add_response(
             "create_service",
             {"service": {}},
             {
                 "cluster": CLUSTER,
-                "serviceName": f"{SERVICE}-canary",
+                "serviceName": f"{SERVICE}-canary-t2",
                 "taskDefinition": TD2,
                 "desiredCount": 1,
                 "loadBalancers": stable["loadBalancers"],
                 "launchType": "FARGATE",
                 "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 200},
-                "tags": [{"key": "runbook:canary-of", "value": SERVICE}],
+                "tags": [
+                    {"key": "runbook:canary-of", "value": SERVICE},
+                    {"key": "runbook:deployment", "value": "dep-t2"},
+                ],
             },
         )
-        stub.add_response(
-            "list_tasks", {"taskArns": []}, {"cluster": CLUSTER, "serviceName": f"{SERVICE}-canary"}
-        )
-        backend.platform.start_canary(target, _td(2), 1)
+        assert backend.platform.start_canary(target, "dep-t2", _td(2), 1) == []  # ECS has not scheduled tasks yet
+        stub.assert_no_pending_responses()
 
 
 def test_throttling_on_every_third_call_is_absorbed(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:

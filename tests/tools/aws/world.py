@@ -30,11 +30,17 @@ class World:
         self.cloudwatch = self.client("cloudwatch")
         self.failing: dict[tuple[str, str], int] = {}  # (service, revision ARN) -> task starts left to fail
         self.rolled_back: list[str] = []  # services the stand-in circuit breaker put back
+        self.holding: dict[str, int] = {}  # service -> scheduler passes it waits before the next change
+        self.rollback_passes = 0
+        self.unpullable: dict[str, str] = {}  # revision ARN -> why its tasks stop as soon as they start
 
     def client(self, name: str) -> Any:
         return boto3.client(name, **self.kw)
 
-    def build(self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3")) -> World:
+    def build(
+        self, stable: str = "1.2.2", versions: tuple[str, ...] = ("1.2.2", "1.2.3"), controller: str = "ECS",
+        desired: int = DESIRED,
+    ) -> World:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -101,10 +107,11 @@ class World:
             cluster=CLUSTER,
             serviceName=SERVICE,
             taskDefinition=self.td_arn,
-            desiredCount=DESIRED,
+            desiredCount=desired,
             launchType="FARGATE",
             networkConfiguration=self.network,
             loadBalancers=[{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 8080}],
+            deploymentController={"type": controller},
         )
         self.reconcile()
 
@@ -171,59 +178,72 @@ class World:
         for i in range(0, len(datums), 900):
             self.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i : i + 900])
 
+    def canaries(self, active: bool = True) -> list[dict[str, Any]]:
+        """The canary services of checkout-api (`checkout-api-canary-<id>`), with their tags; ACTIVE ones only
+        unless `active` is False."""
+        arns = self.ecs.list_services(cluster=CLUSTER)["serviceArns"]
+        names = [a.rsplit("/", 1)[-1] for a in arns if a.rsplit("/", 1)[-1].startswith(f"{SERVICE}-canary")]
+        found = []
+        for start in range(0, len(names), 10):
+            found += self.ecs.describe_services(cluster=CLUSTER, services=names[start : start + 10],
+                                                include=["TAGS"])["services"]
+        return [s for s in found if s["status"] == "ACTIVE" or not active]
+
     def revision(self, number: int) -> str:
         return f"{self.td_arn.rsplit(':', 1)[0]}:{number}"
 
-    def break_revision(self, service: str, revision_arn: str, failures: int = 3) -> None:
+    def break_revision(self, service: str, revision_arn: str, failures: int = 3, rollback_passes: int = 0) -> None:
         """Stand-in deployment circuit breaker (with rollback): in `service`, tasks of `revision_arn` stop as
-        soon as they start; after `failures` of them the service goes back to its running tasks' revision."""
+        soon as they start; after `failures` of them the service goes back to its running tasks' revision.
+        With `rollback_passes`, ECS had already stopped one old task, and its rollback deployment starts the
+        replacement only that many scheduler passes later (so the rollback takes a while to complete)."""
         self.failing[(service, revision_arn)] = failures
+        self.rollback_passes = rollback_passes
 
-    def reconcile(self) -> None:
-        """One pass of the stand-in ECS scheduler over every service of the cluster."""
+    def reconcile(self, batch: int | None = None) -> None:
+        """One pass of the stand-in ECS scheduler over every service of the cluster. With `batch`, a pass starts
+        at most that many tasks per service and stops as many old ones (a rolling update at a fixed speed)."""
         arns = self.ecs.list_services(cluster=CLUSTER)["serviceArns"]
         services = self.ecs.describe_services(cluster=CLUSTER, services=arns)["services"] if arns else []
         task_arns = self.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
         tasks = self.ecs.describe_tasks(cluster=CLUSTER, tasks=task_arns)["tasks"] if task_arns else []
         for svc in services:
+            if self.holding.get(svc["serviceName"], 0) > 0:
+                self.holding[svc["serviceName"]] -= 1
+                continue
             group = f"service:{svc['serviceName']}"
             groups = [lb["targetGroupArn"] for lb in svc.get("loadBalancers", [])]
             mine = [t for t in tasks if t.get("group") == group and t["lastStatus"] == "RUNNING"]
             desired = svc["desiredCount"] if svc["status"] == "ACTIVE" else 0
             keep = [t for t in mine if t["taskDefinitionArn"] == svc["taskDefinition"]]
-            stale = [t for t in mine if t not in keep] + keep[desired:]
+            old = [t for t in mine if t not in keep]
             # Like a rolling update with maximumPercent 200: start the new tasks, then stop the old ones.
             missing = max(0, desired - len(keep))
+            if batch is not None:
+                missing = min(missing, batch)
+            stale = old[: max(0, len(keep[:desired]) + missing + len(old) - desired)] + keep[desired:]
             if missing and (svc["serviceName"], svc["taskDefinition"]) in self.failing:
-                self._fail_tasks(svc, group, missing, stale)
+                self._fail_tasks(svc, group, missing, old)
+                continue
+            if missing and svc["taskDefinition"] in self.unpullable:
+                for task in self.run_tasks(svc, group, missing):
+                    self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason=self.unpullable[svc["taskDefinition"]])
                 continue
             if missing:
-                started = self.ecs.run_task(
-                    cluster=CLUSTER,
-                    taskDefinition=svc["taskDefinition"],
-                    count=missing,
-                    group=group,
-                    launchType="FARGATE",
-                    networkConfiguration=self.network,
-                    startedBy="ecs-svc/standin",
-                )["tasks"]
+                started = self.run_tasks(svc, group, missing)
+                targets = [t for task in started for t in self.targets_of(task)]
                 for group_arn in groups:
-                    ips = [ip for ip in map(_ip, started) if ip]
-                    if ips:
-                        self.elbv2.register_targets(
-                            TargetGroupArn=group_arn, Targets=[{"Id": ip} for ip in ips]
-                        )
+                    if targets:
+                        self.register(group_arn, targets)
             for task in stale:
                 self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="replaced")
-                ip = _ip(task)
                 for group_arn in groups:
-                    if ip:
-                        self.elbv2.deregister_targets(TargetGroupArn=group_arn, Targets=[{"Id": ip}])
+                    if self.targets_of(task):
+                        self.deregister(group_arn, self.targets_of(task))
 
-    def _fail_tasks(self, svc: dict[str, Any], group: str, count: int, old: list[dict[str, Any]]) -> None:
-        """Tasks that exit at once; old tasks keep serving. Then the circuit breaker trips and rolls back."""
-        key = (svc["serviceName"], svc["taskDefinition"])
-        started = self.ecs.run_task(
+    # The ways tasks start and join target groups; ShopWorld runs them on EC2 instances instead.
+    def run_tasks(self, svc: dict[str, Any], group: str, count: int) -> list[dict[str, Any]]:
+        return list(self.ecs.run_task(
             cluster=CLUSTER,
             taskDefinition=svc["taskDefinition"],
             count=count,
@@ -231,12 +251,34 @@ class World:
             launchType="FARGATE",
             networkConfiguration=self.network,
             startedBy="ecs-svc/standin",
-        )["tasks"]
+        )["tasks"])
+
+    def targets_of(self, task: dict[str, Any]) -> list[dict[str, Any]]:
+        ip = _ip(task)
+        return [{"Id": ip}] if ip else []
+
+    def register(self, group_arn: str, targets: list[dict[str, Any]]) -> None:
+        self.elbv2.register_targets(TargetGroupArn=group_arn, Targets=targets)
+
+    def deregister(self, group_arn: str, targets: list[dict[str, Any]]) -> None:
+        self.elbv2.deregister_targets(TargetGroupArn=group_arn, Targets=targets)
+
+    def _fail_tasks(self, svc: dict[str, Any], group: str, count: int, old: list[dict[str, Any]]) -> None:
+        """Tasks that exit at once; old tasks keep serving. Then the circuit breaker trips and rolls back."""
+        key = (svc["serviceName"], svc["taskDefinition"])
+        started = self.run_tasks(svc, group, count)
         for task in started:
             self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="Essential container exited")
         self.failing[key] -= len(started)
         if self.failing[key] <= 0 and old:
             del self.failing[key]
+            if self.rollback_passes:
+                self.ecs.stop_task(cluster=CLUSTER, task=old[-1]["taskArn"], reason="replaced")
+                groups = [lb["targetGroupArn"] for lb in svc.get("loadBalancers", [])]
+                for group_arn in groups:
+                    if self.targets_of(old[-1]):
+                        self.deregister(group_arn, self.targets_of(old[-1]))
+                self.holding[svc["serviceName"]] = self.rollback_passes
             self.ecs.update_service(
                 cluster=CLUSTER, service=svc["serviceName"], taskDefinition=old[0]["taskDefinitionArn"]
             )

@@ -29,15 +29,15 @@ def test_canary_started_in_one_backend_is_seen_by_another(
 ) -> None:
     first = open_sandbox(config, state_dir)
     second = open_sandbox(config, state_dir)
-    assert second.platform.canary_tasks(checkout) == []
+    assert second.platform.canary_tasks(checkout, "dep-test") == []
 
     base = first.platform.current_task_definition(checkout)
     image = first.registry.find_image(checkout.config.image_repository, "1.2.3")
     assert image is not None
     revision = first.platform.register_revision(checkout, base, image)
-    started = first.platform.start_canary(checkout, revision, 1)
+    started = first.platform.start_canary(checkout, "dep-test", revision, 1)
 
-    seen = second.platform.canary_tasks(checkout)
+    seen = second.platform.canary_tasks(checkout, "dep-test")
     assert [t.task_id for t in seen] == [t.task_id for t in started]
     assert seen[0].version == "1.2.3"
     assert second.platform.task_definition(checkout, revision.revision).image == image.uri
@@ -59,7 +59,7 @@ def test_mutations_save_the_virtual_time_without_close(
 ) -> None:
     first = open_sandbox(config, state_dir)
     first.clock.sleep(600)
-    first.platform.start_canary(checkout, first.platform.current_task_definition(checkout), 1)
+    first.platform.start_canary(checkout, "dep-test", first.platform.current_task_definition(checkout), 1)
     reached = first.clock.now()
     assert open_sandbox(config, state_dir).clock.now() >= reached - timedelta(seconds=1)
 
@@ -67,13 +67,13 @@ def test_mutations_save_the_virtual_time_without_close(
 def test_reset_restores_the_seed(
     backend: Backend, config: RunbookConfig, state_dir: Path, checkout: ServiceTarget
 ) -> None:
-    backend.platform.start_canary(checkout, backend.platform.current_task_definition(checkout), 2)
+    backend.platform.start_canary(checkout, "dep-test", backend.platform.current_task_definition(checkout), 2)
     backend.clock.sleep(7200)
     backend.close()
 
     reset_sandbox(config, FleetStore(state_dir / STATE_FILENAME))
     fresh = open_sandbox(config, state_dir)
-    assert fresh.platform.canary_tasks(checkout) == []
+    assert fresh.platform.canary_tasks(checkout, "dep-test") == []
     assert fresh.platform.describe_service(checkout).task_definition == "checkout-api:44"
     assert fresh.clock.now() < backend.clock.now() - timedelta(minutes=90)
 

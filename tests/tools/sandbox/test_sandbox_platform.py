@@ -92,18 +92,18 @@ def test_register_revision_copies_everything_but_the_image(backend: Backend, che
 
 def test_canary_start_and_idempotent_removal(backend: Backend, checkout: ServiceTarget) -> None:
     revision = new_revision(backend, checkout, "1.2.3")
-    tasks = backend.platform.start_canary(checkout, revision, 1)
+    tasks = backend.platform.start_canary(checkout, "dep-test", revision, 1)
     assert len(tasks) == 1
     assert re.fullmatch(r"checkout-api-canary-[0-9a-f]{6}", tasks[0].task_id)
     assert (tasks[0].status, tasks[0].health, tasks[0].version) == ("RUNNING", "HEALTHY", "1.2.3")
-    assert backend.platform.canary_tasks(checkout) == tasks
+    assert backend.platform.canary_tasks(checkout, "dep-test") == tasks
     assert backend.platform.describe_service(checkout).running == 10  # the canary is not the service's
 
-    backend.platform.remove_canary(checkout)
-    backend.platform.remove_canary(checkout)
-    assert backend.platform.canary_tasks(checkout) == []
+    backend.platform.remove_canary(checkout, "dep-test")
+    backend.platform.remove_canary(checkout, "dep-test")
+    assert backend.platform.canary_tasks(checkout, "dep-test") == []
     with pytest.raises(BackendError):
-        backend.platform.start_canary(checkout, revision, 0)
+        backend.platform.start_canary(checkout, "dep-test", revision, 0)
 
 
 def test_rollout_progresses_with_the_clock(backend: Backend, checkout: ServiceTarget) -> None:
@@ -150,3 +150,19 @@ def test_load_balancer_health_check_follows_config(backend: Backend, config: Run
         "HTTP",
         15,
     )
+
+
+def test_canaries_are_kept_per_deployment(backend: Backend, checkout: ServiceTarget) -> None:
+    revision = new_revision(backend, checkout, "1.2.3")
+    mine = backend.platform.start_canary(checkout, "dep-aaaa", revision, 1)
+    theirs = backend.platform.start_canary(checkout, "dep-bbbb", revision, 2)
+    assert backend.platform.canary_tasks(checkout, "dep-aaaa") == mine
+    assert backend.platform.canary_tasks(checkout, "dep-bbbb") == theirs
+    listed = {c.deployment_id: (c.name, c.version, c.running) for c in backend.platform.list_canaries(checkout)}
+    assert listed == {"dep-aaaa": ("checkout-api-canary-aaaa", "1.2.3", 1),
+                      "dep-bbbb": ("checkout-api-canary-bbbb", "1.2.3", 2)}
+
+    backend.platform.remove_canary(checkout, "dep-aaaa")
+    assert backend.platform.canary_tasks(checkout, "dep-aaaa") == []
+    assert backend.platform.canary_tasks(checkout, "dep-bbbb") == theirs  # another deploy's canary is untouched
+    assert [c.deployment_id for c in backend.platform.list_canaries(checkout)] == ["dep-bbbb"]

@@ -15,11 +15,11 @@ def new_revision(backend: Backend, target: ServiceTarget, version: str) -> TaskD
 
 
 def canary_window(backend: Backend, target: ServiceTarget, version: str, seconds: int = 300) -> MetricWindow:
-    backend.platform.start_canary(target, new_revision(backend, target, version), 1)
+    backend.platform.start_canary(target, "dep-test", new_revision(backend, target, version), 1)
     start = backend.clock.now()
     backend.clock.sleep(seconds)
     window = backend.metrics.observe(target, version, start, backend.clock.now())
-    backend.platform.remove_canary(target)
+    backend.platform.remove_canary(target, "dep-test")
     return window
 
 
@@ -85,9 +85,9 @@ def test_metrics_follow_the_task_timeline(backend: Backend, checkout: ServiceTar
     revision = new_revision(backend, checkout, "1.2.3")
     before_canary = backend.clock.now()
     backend.clock.sleep(60)
-    started = backend.platform.start_canary(checkout, revision, 1)[0].started_at
+    started = backend.platform.start_canary(checkout, "dep-test", revision, 1)[0].started_at
     backend.clock.sleep(60)
-    backend.platform.remove_canary(checkout)
+    backend.platform.remove_canary(checkout, "dep-test")
     stopped = backend.clock.now()
     backend.clock.sleep(60)
     window = backend.metrics.observe(checkout, "1.2.3", before_canary, backend.clock.now())
@@ -106,7 +106,7 @@ def test_future_periods_are_not_reported(backend: Backend, checkout: ServiceTarg
 
 def test_logs_follow_errors(backend: Backend, checkout: ServiceTarget) -> None:
     revision = new_revision(backend, checkout, "1.2.5")
-    backend.platform.start_canary(checkout, revision, 1)
+    backend.platform.start_canary(checkout, "dep-test", revision, 1)
     start = backend.clock.now()
     backend.clock.sleep(600)  # long enough that the canary's share surely logs a handful of pool errors
     end = backend.clock.now()
@@ -116,7 +116,7 @@ def test_logs_follow_errors(backend: Backend, checkout: ServiceTarget) -> None:
     assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
     assert all(start <= e.timestamp < end and e.level == "ERROR" for e in events)
 
-    canary_ids = {t.task_id for t in backend.platform.canary_tasks(checkout)}
+    canary_ids = {t.task_id for t in backend.platform.canary_tasks(checkout, "dep-test")}
     pool = [e for e in events if e.version == "1.2.5"]
     assert pool and all(e.task_id in canary_ids for e in pool)
     assert any("ConnectionPool exhausted" in e.message for e in pool)
