@@ -20,6 +20,7 @@ class Outcome(StrEnum):
     CANARY_FAILED = "canary_failed"
     DENIED = "denied"
     EXPIRED = "expired"
+    IMAGE_CHANGED = "image_changed"
     ROLLED_BACK = "validation_failed_rolled_back"
     LEFT_RUNNING = "validation_failed"
     FAILED = "failed"
@@ -70,6 +71,7 @@ _EXIT_CODES = {
     Outcome.CANARY_FAILED: 4,
     Outcome.DENIED: 5,
     Outcome.EXPIRED: 5,
+    Outcome.IMAGE_CHANGED: 5,
     Outcome.ROLLED_BACK: 6,
     Outcome.LEFT_RUNNING: 7,
     Outcome.FAILED: 1,
@@ -89,6 +91,7 @@ _HEADLINES = {
     Outcome.CANARY_FAILED: "CANARY FAILED — DEPLOYMENT ABORTED",
     Outcome.DENIED: "DEPLOYMENT DENIED",
     Outcome.EXPIRED: "APPROVAL EXPIRED — DEPLOYMENT ABORTED",
+    Outcome.IMAGE_CHANGED: "IMAGE CHANGED AFTER APPROVAL — DEPLOYMENT ABORTED",
     Outcome.ROLLED_BACK: "DEPLOYMENT VALIDATION FAILED — ROLLED BACK",
     Outcome.LEFT_RUNNING: "DEPLOYMENT VALIDATION FAILED",
     Outcome.FAILED: "DEPLOYMENT FAILED",
@@ -108,6 +111,8 @@ _MEANINGS = {
     Outcome.CANARY_FAILED: "the canary was judged unhealthy or inconclusive and removed",
     Outcome.DENIED: "a person denied the approval; the canary was removed",
     Outcome.EXPIRED: "nobody decided before the approval request expired; the canary was removed",
+    Outcome.IMAGE_CHANGED: "the tag was pushed again after the approval: the approval covers other bytes, so"
+                           " nothing rolled out and the canary was removed",
     Outcome.ROLLED_BACK: "the new version failed post-deploy validation and was rolled back",
     Outcome.LEFT_RUNNING: "the new version failed post-deploy validation and is still running",
     Outcome.FAILED: "stopped by an unexpected error",

@@ -101,6 +101,11 @@ class Image(BaseModel):
     size_bytes: int
     pushed_at: datetime
 
+    @property
+    def pinned(self) -> str:
+        """The reference that runs exactly these bytes, as ECS records it: `repo:tag@sha256:…`."""
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
 
 class RolloutStatus(BaseModel):
     state: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]

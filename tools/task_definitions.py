@@ -138,3 +138,11 @@ def registrable(raw: dict[str, Any], tags: list[dict[str, str]]) -> dict[str, An
     if raw.get("tags") or tags:
         args["tags"] = raw.get("tags") or tags
     return args
+
+
+def pin_image(definition: dict[str, Any], container: str, reference: str) -> dict[str, Any]:
+    """The definition with `container`'s image replaced by `reference` (the approved `repo:tag@sha256:…`)."""
+    pinned = dict(definition)
+    pinned["containerDefinitions"] = [dict(c, image=reference) if c.get("name") == container else c
+                                      for c in definition.get("containerDefinitions", [])]
+    return pinned

@@ -21,6 +21,7 @@ from skills.events import (
 )
 from tools.backend import BackendError
 from tools.models import Image, TaskDefinition
+from tools.task_definitions import digest_of, pin_image
 
 OBSERVATION_TICK_SECONDS = 10
 HEALTH_RECHECK_SECONDS = 60.0
@@ -91,21 +92,28 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
     # registered is in its record, and a canary of that version is the one it started.
     record = ctx.store.get_deployment(ctx.request.deployment_id)
     rerun = record.to_revision if record is not None else None
+    image = Image.model_validate(state["image"])
     try:
         if rerun:
             new_td: TaskDefinition = platform.task_definition(target, rerun)
         else:
             base = platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
-            if ctx.request.task_definition:  # the team's task-definition file, as it is
-                new_td = platform.register_definition(target, base, ctx.request.task_definition)
+            if ctx.request.task_definition:  # the team's task-definition file, its image pinned
+                pinned = pin_image(ctx.request.task_definition, target.config.container, image.pinned)
+                new_td = platform.register_definition(target, base, pinned)
             else:
-                new_td = platform.register_revision(target, base, Image.model_validate(state["image"]))
+                new_td = platform.register_revision(target, base, image)
             ctx.store.update_deployment(ctx.request.deployment_id, to_revision=new_td.revision)
     except BackendError as exc:
         ctx.emit(CheckFailed(check="task_definition", message=str(exc)))
         return fail("Could not register the new task definition")
+    if digest_of(new_td.image or "") != image.digest:  # what the approval will name is what runs
+        ctx.emit(CheckFailed(check="task_definition", message=f"The new revision {new_td.ref} runs {new_td.image},"
+                             f" not the checked image {image.pinned}"))
+        return fail("The new task definition does not pin the checked image")
     ctx.emit(CheckPassed(check="task_definition",
-                         message=f"Task definition: {new_td.ref}" + (" (registered before the restart)" if rerun else "")))
+                         message=f"Task definition: {new_td.ref}" + (" (registered before the restart)" if rerun else ""),
+                         details=[f"Image pinned: {new_td.image}"]))
     update: DeployState = {"to_revision": new_td.revision}
 
     count = canary_task_count(state["desired"], limits.canary_percent)

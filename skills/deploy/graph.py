@@ -1,7 +1,7 @@
 """The deploy pipeline as a LangGraph StateGraph, checkpointed so a deploy outlives its process.
 
-    prechecks → validate_config → canary → request_approval → await_approval → rollout → validate → finish
-        └──────────────┴─────────────┴──────────────────────────────┴──────────────┴──────────┴→ (abort/rollback) → finish
+    prechecks → validate_config → canary → request_approval → await_approval → confirm_image → rollout → validate → finish
+        └──────────────┴─────────────┴──────────────────────────────┴───────────────┴─────────────┴──────────┴→ (abort/rollback) → finish
 
 The approval is an `interrupt()`: the graph stops there, whoever drives it waits for a person,
 and resumes with `Command(resume=decision)` under the same thread id (the deployment id).
@@ -19,6 +19,7 @@ from memory.outcome import Outcome
 from skills.deploy.approval_step import request_approval
 from skills.deploy.canary import remove_canary, run_canary
 from skills.deploy.config_check import run_config_validation
+from skills.deploy.confirm import confirm_approved_image
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.prechecks import run_prechecks
 from skills.deploy.rollout import roll_back, run_rollout
@@ -79,6 +80,7 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
         "canary": lambda s: run_canary(ctx, s, TOTAL_STEPS),
         "request_approval": lambda s: request_approval(ctx, s, TOTAL_STEPS),
         "await_approval": await_approval,
+        "confirm_image": lambda s: confirm_approved_image(ctx, s),
         "rollout": lambda s: run_rollout(ctx, s, TOTAL_STEPS),
         "validate": lambda s: run_validation(ctx, s, TOTAL_STEPS),
         "clean_up_canary": clean_up_canary,
@@ -96,7 +98,8 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
     graph.add_conditional_edges("validate_config", ok_or("canary", "finish"))
     graph.add_conditional_edges("canary", ok_or("request_approval", "clean_up_canary"))
     graph.add_edge("request_approval", "await_approval")
-    graph.add_conditional_edges("await_approval", ok_or("rollout", "clean_up_canary"))
+    graph.add_conditional_edges("await_approval", ok_or("confirm_image", "clean_up_canary"))
+    graph.add_conditional_edges("confirm_image", ok_or("rollout", "clean_up_canary"))
     graph.add_conditional_edges("rollout", ok_or("validate", "after_failed_rollout"))
     graph.add_conditional_edges("validate", ok_or("finish", "after_failed_rollout"))
     graph.add_edge("clean_up_canary", "finish")

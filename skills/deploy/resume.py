@@ -34,6 +34,7 @@ RESUME_POINTS = {
     "canary": "step 3, the canary",
     "request_approval": "step 4, the approval request",
     "await_approval": "step 4, waiting for approval",
+    "confirm_image": "step 4, confirming the approved image",
     "rollout": "step 5, the full rollout",
     "validate": "step 6, post-deployment validation",
     "clean_up_canary": "removing the canary",

@@ -225,7 +225,8 @@ class EcsPlatform:
 
     def register_revision(self, target: ServiceTarget, base: TaskDefinition, image: Image) -> TaskDefinition:
         raw, tags = self.raw_task_definition(base.arn or base.ref)
-        return self._register(target, copy_with_image(raw, tags, target.config.container, image.uri))
+        # Pinned by digest: a re-push of the tag after the approval cannot change what this revision runs.
+        return self._register(target, copy_with_image(raw, tags, target.config.container, image.pinned))
 
     def _register(self, target: ServiceTarget, args: dict[str, Any]) -> TaskDefinition:
         with aws_call("ecs:RegisterTaskDefinition", f"task definition family {args.get('family')}"):

@@ -113,14 +113,14 @@ class SandboxFleet:
         with self.change() as fleet:
             fleet.secrets[reference] = readable
 
-    def push_image(self, repository: str, tag: str, size_bytes: int = 245_000_000) -> Image:
-        """Add (or re-push) an image to the sandbox registry."""
+    def push_image(self, repository: str, tag: str, size_bytes: int = 245_000_000, build: str = "") -> Image:
+        """Add (or re-push) an image to the sandbox registry; another `build` of a tag has another digest."""
         with self.change() as fleet:
             image = Image(
                 repository=repository,
                 tag=tag,
                 uri=f"{repository}:{tag}",
-                digest=digest(fleet.seed, repository, tag),
+                digest=digest(fleet.seed, repository, tag + build),
                 size_bytes=size_bytes,
                 pushed_at=self.clock.now(),
             )

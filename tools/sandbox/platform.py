@@ -78,7 +78,7 @@ class SandboxPlatform:
             revision = max((d.revision for d in revisions), default=0) + 1
             arn = base.arn.rsplit(":", 1)[0] + f":{revision}" if base.arn else None
             definition = base.model_copy(
-                deep=True, update={"revision": revision, "image": image.uri, "version": image.tag, "arn": arn}
+                deep=True, update={"revision": revision, "image": image.pinned, "version": image.tag, "arn": arn}
             )
             revisions.append(definition)
             return definition.model_copy()
