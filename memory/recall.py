@@ -246,16 +246,21 @@ def _server_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (443 if ssl else 8000), ssl
 
 
+# Indexes open in this process, newest last; a long-running process (the bot) reuses one, and only a
+# few stay open (each holds a chromadb client and an embedding session).
 _OPEN: dict[tuple[str, str, str, str], Recall] = {}
+_KEEP_OPEN = 2
 
 
 def _open(state_dir: Path | str, folder: Path | str | None, embedding: str, vocab_path: str | None,
           server_url: str | None = None) -> Recall:
     key = (str(Path(state_dir).resolve()), embedding, str(vocab_path), str(server_url))
-    index = _OPEN.get(key)
+    index = _OPEN.pop(key, None)
     if index is None:
-        index = _OPEN[key] = Recall.in_state_dir(state_dir, embedding=embedding, vocab_path=vocab_path,
-                                                 server_url=server_url)
+        index = Recall.in_state_dir(state_dir, embedding=embedding, vocab_path=vocab_path, server_url=server_url)
+    _OPEN[key] = index
+    while len(_OPEN) > _KEEP_OPEN:
+        _OPEN.pop(next(iter(_OPEN)))
     knowledge = Path(folder) if folder else bundled_examples()
     if knowledge.exists() and not index.has_root(knowledge):
         index.add_knowledge(knowledge)

@@ -39,6 +39,15 @@ def _close_database_engines():
     engines = sys.modules.get("memory.engines")
     if engines is not None:
         engines.dispose_engines()
+    # Likewise recall's open indexes, and chromadb's own cache of clients (one per folder, kept for the
+    # life of the process): a test's index dies with its folder, and the suite's memory stays flat.
+    recall = sys.modules.get("memory.recall")
+    if recall is not None:
+        recall._OPEN.clear()
+    if "chromadb" in sys.modules:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
 
 
 @pytest.fixture(scope="session")
