@@ -70,6 +70,13 @@ class RecallLookup:
         except (OSError, ValueError):
             pass  # the lookup has already ended (it failed): `result` says why
 
+    def ready(self) -> bool:
+        """Whether the result is back (reading it now would not wait)."""
+        try:
+            return bool(self._connection.poll(0))
+        except (OSError, ValueError):
+            return True  # ended: `result` says why at once
+
     def result(self, timeout: float) -> list[list[RecallHit]]:
         """The hits of each query sent; waits at most ``timeout`` seconds. Closes the lookup."""
         try:

@@ -357,7 +357,9 @@ def load_config(path: Path | None = None, cwd: Path | None = None) -> RunbookCon
 
 def sandbox_default_config(base_dir: Path | None = None) -> RunbookConfig:
     """The configuration used when no runbook.yaml is found: the built-in sandbox fleet."""
-    text = resources.files("tools.sandbox").joinpath("default_config.yaml").read_text()
+    # Through the parent package: importing tools.sandbox itself (the whole simulated fleet) is not needed
+    # to read its configuration, and every command reads it when there is no runbook.yaml.
+    text = resources.files("tools").joinpath("sandbox", "default_config.yaml").read_text()
     config = parse_config(yaml.safe_load(text), "<built-in sandbox>")
     config.base_dir = base_dir
     return config

@@ -9,6 +9,7 @@ from skills import approval as gate
 from skills.deploy import slack_approval
 from skills.deploy.canary import HealthEvery, canary_healthy, judge_window
 from skills.deploy.context import DeployContext, DeployState
+from skills.deploy.knowledge import show_deploy_runbook
 from skills.events import ApprovalRequested, MetricsObserved, StepFinished, StepStarted
 
 POLL_SECONDS = 2.0  # clock time between two looks at the store
@@ -24,6 +25,7 @@ def rollback_command(service: str, version: str | None, environment: str, defaul
 def request_approval(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
     req, policy = ctx.request, ctx.env.approval
     ctx.emit(StepStarted(number=4, total=total_steps, title="Request Approval"))
+    show_deploy_runbook(ctx, wait=ctx.resources.recall_settings.wait_seconds)  # if the pre-checks could not
     if not policy.required:
         ctx.emit(StepFinished(number=4, ok=True, message=f"No approval required in {req.environment}"))
         return {"approval_id": None}

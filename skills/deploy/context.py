@@ -82,6 +82,7 @@ class DeployContext:
     request: DeployRequest
     terminal_prompt: TerminalPrompt | None = None
     heartbeat: Any = None  # the running deploy's Heartbeat (None: steps run on their own, in tests)
+    runbook_hint: Any = None  # the deploy runbook lookup (skills.deploy.knowledge) until it is shown
 
     @classmethod
     def open(cls, resources: Resources, request: DeployRequest, sink: Callable[[Event], None],

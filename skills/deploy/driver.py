@@ -58,6 +58,9 @@ def drive(ctx: DeployContext, first_input: dict[str, Any] | None) -> int:
             return _drive(ctx, build_deploy_graph(ctx).compile(checkpointer=saver), first_input)
         finally:
             ctx.heartbeat = None
+            if ctx.runbook_hint is not None:  # never shown (the deploy ended first): stop the lookup
+                ctx.runbook_hint.close()
+                ctx.runbook_hint = None
 
 
 def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> int:

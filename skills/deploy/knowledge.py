@@ -2,8 +2,9 @@
 pre-checks. Best effort: memory helps people, so a broken or slow index never fails or blocks a deploy.
 
 The lookup runs beside the deploy (`memory.recall_lookup`, a forked child), so chromadb and the
-embedding model never load into the deploy's own process; it starts with the pre-checks and is read
-when they end. The deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
+embedding model never load into the deploy's own process; it starts with the pre-checks and is shown
+when they end if it is back, else with the approval request (nothing waits for it before that). The
+deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ def start_deploy_runbook_lookup(ctx: DeployContext) -> RecallLookup | None:
         return None
 
 
-def show_deploy_runbook(ctx: DeployContext, lookup: RecallLookup | None) -> None:
-    """Point the person at the service's deploy runbook, when the team wrote one."""
+def show_deploy_runbook(ctx: DeployContext, wait: float) -> None:
+    """Point the person at the service's deploy runbook, when the team wrote one and the lookup is back
+    within `wait` seconds; a lookup not back yet stays for a later step (the approval request)."""
+    lookup = ctx.runbook_hint
     if lookup is None:
         return
+    if wait <= 0 and not lookup.ready():
+        return
+    ctx.runbook_hint = None
     try:
-        [hits] = lookup.result(ctx.resources.recall_settings.wait_seconds)
+        [hits] = lookup.result(wait)
     except (RecallUnavailable, ValueError):
         return
     hit = next((h for h in hits if "deploy" in f"{h.title} {h.heading}".lower()), None)

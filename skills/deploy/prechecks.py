@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from memory.outcome import Outcome
-from memory.recall_lookup import RecallLookup
 from memory.records import LockHeld, LockRecord
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
@@ -68,15 +67,11 @@ def _other_canaries(ctx: DeployContext) -> list[str]:
 
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
     ctx.emit(StepStarted(number=1, total=total_steps, title="Pre-deployment Checks"))
-    hint = start_deploy_runbook_lookup(ctx)  # beside the checks; read when they pass
-    try:
-        return _checks(ctx, hint)
-    finally:
-        if hint is not None:
-            hint.close()
+    ctx.runbook_hint = start_deploy_runbook_lookup(ctx)  # beside the checks; shown when it is back
+    return _checks(ctx)
 
 
-def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
+def _checks(ctx: DeployContext) -> DeployState:
     req, target, backend = ctx.request, ctx.target, ctx.backend
 
     def fail(check: str, message: str, details: list[str] | None = None,
@@ -161,7 +156,7 @@ def _checks(ctx: DeployContext, hint: RecallLookup | None) -> DeployState:
         check="rollback_target",
         message=f"Rollback target: {service.version} ({'healthy' if all_healthy else 'degraded'})",
     ))
-    show_deploy_runbook(ctx, hint)
+    show_deploy_runbook(ctx, wait=0.0)  # if it is back already; else with the approval request
     ctx.emit(StepFinished(number=1, ok=True, message="All pre-deployment checks passed"))
     return {
         "lock_acquired": True,
