@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from importlib import resources
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.agent.cli_support import RUNBOOK, colleague
 
@@ -27,6 +30,9 @@ print(json.dumps({"chromadb_here": "chromadb" in sys.modules}))
 
 def test_a_deploy_shows_the_services_deploy_runbook_and_never_loads_recall_itself() -> None:
     env = os.environ | {"RUNBOOK_KNOWLEDGE_ENABLED": "true"}
+    config = yaml.safe_load(resources.files("tools").joinpath("sandbox", "default_config.yaml").read_text())
+    config["knowledge"] = {"wait_seconds": 300}  # however busy the machine: the hint is what is tested
+    Path("runbook.yaml").write_text(yaml.safe_dump(config))
     subprocess.run(RUNBOOK + ["sandbox", "reset"], env=env, check=True, capture_output=True, timeout=300)
     approver = colleague("approve", "--service", "checkout-api", "--environment", "production", "--wait", "300")
     done = subprocess.run([RUNBOOK[0], "-c", "import json" + PROBE], env=env, capture_output=True, text=True,
