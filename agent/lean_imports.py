@@ -20,4 +20,4 @@ def skip_unused_modules() -> None:
     for name in UNUSED:
         parent = name.rsplit(".", 1)[0]
         if parent not in sys.modules:
-            sys.modules.setdefault(name, None)  # type: ignore[assignment]
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
