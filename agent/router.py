@@ -154,12 +154,23 @@ def split(body: str, config: RunbookConfig) -> list[str]:
     for piece in pieces:
         cursor = 0
         for match in re.finditer(r"\s*,?\s+and\s+", piece, re.I):
-            after = piece[match.end():]
-            if _SPLIT_AFTER_AND.match(after) or _service_with_version(after, config):
+            after, before = piece[match.end():], piece[cursor:match.start()]
+            if (_SPLIT_AFTER_AND.match(after) or _service_with_version(after, config)
+                    or _service_and_skill(after, before, config)):
                 out.append(piece[cursor:match.start()])
                 cursor = match.end()
         out.append(piece[cursor:])
     return [p.strip(" ,") for p in out if p.strip(" ,")]
+
+
+def _service_and_skill(after: str, before: str, config: RunbookConfig) -> bool:
+    """"payments status and payments deploy history": both sides name a service, the second a skill too."""
+    from agent.router_words import ALARMS, HISTORY, INVESTIGATE, STATUS, VERSIONS
+
+    head = " ".join(after.split()[:4])
+    if not (services(head, config) and services(before, config)):
+        return False
+    return any(p.search(head) for p in (HISTORY, INVESTIGATE, STATUS, ALARMS, VERSIONS)) or "deploy" in head.lower()
 
 
 def _service_with_version(text: str, config: RunbookConfig) -> bool:

@@ -35,6 +35,7 @@ from agent.router_words import (
     DEPLOY,
     DEPLOY_LOG,
     DEPLOYED,
+    EVERY_ENV,
     FLEET,
     FOLLOW_UP,
     HISTORY,
@@ -130,6 +131,9 @@ def route_clause(c: Clause, config: RunbookConfig, context: Intent | None,
         if isinstance(found, Intent) and isinstance(change, Intent):
             found.proposal = change.model_dump(exclude={"proposal"})
         return found
+    if (not c.question and c.services and c.versions and c.envs and not rollback
+            and re.search(r"\b(?:to|into|->)\s+(?:the\s+)?\w+", b, re.I) and _read_kind(c, False) is None):
+        return _deploy(c, config, context)  # "payments 3.5.0 to production please": a deploy, said briefly
     read = _read_kind(c, rollback or deploy)
     if c.unknown and not c.services:
         return _unknown_service(c, config, read or "status")
@@ -217,6 +221,11 @@ def _deploy(c: Clause, config: RunbookConfig, context: Intent | None) -> Intent 
             "I deploy one service at a time, each through its own gates. Which service, and which version?"))
     if c.unknown and not c.services:
         return _unknown_service(c, config, "deploy")
+    if EVERY_ENV.search(c.body) and not (c.question or CONDITION.search(c.body)):
+        return Clarify(clarify="ambiguous", skill="deploy", args={"service": c.service} if c.service else {},
+                       options=sorted(config.environments), question=(
+                           "I deploy to one environment at a time, each through its own gates. Which one first: "
+                           + " or ".join(sorted(config.environments)) + "?"))
     service = c.service or (str(follow.args["service"]) if follow else _service_or_context(c, context, False))
     env = _target_env(c) or (follow.args.get("environment") if follow and not c.envs else None)
     version, trouble = _deploy_version(c, follow)

@@ -179,9 +179,9 @@ def unknown_environment(text: str, config: RunbookConfig, skip: set[str], change
     for match in re.finditer(r"\b(?:to|into|in|on)\s+(?:the\s+)?(?P<env>[a-z][\w-]*)(?:\s+(?:env|environment|cluster))?\b",
                              lowered):
         word = match.group("env")
-        if word in known or word in skip or services(word, config):
-            continue
         tail = lowered[match.end():]
+        if word in known or word in skip or services(word, config) or re.match(r"v?\d", word) or re.match(r"\.\d", tail):
+            continue
         if word in ENV_WORDS or (change and re.match(r"\s*(?:env|environment|cluster)?\s*(?:[?.!,;]|$|please|pls|now|and|then)",
                                                      tail)):
             return word

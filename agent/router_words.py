@@ -51,6 +51,8 @@ DEPLOY = re.compile(
 NOUN_DEPLOY = re.compile(r"\b(?:the|a|an|this|that|last|latest|recent|previous|new|my|our|his|her|their|"
                          r"\d+(?:\.\d+)+|[\w-]+'s)\s+(?:deploy|release|rollout|push|upgrade|update)\b", _I)
 DEPLOYED = re.compile(r"\b(?:deploy\w*|releas\w*|ship\w*|roll(?:ed|ing)?\s*out|upgrad\w*|push\w*)\b", _I)
+EVERY_ENV = re.compile(r"\b(?:everywhere|all (?:the )?environments|every environment|both environments|"
+                       r"(?:prod|production) and (?:staging|stage|stg)|(?:staging|stage|stg) and (?:prod|production))\b", _I)
 FLEET = re.compile(r"\b(?:everything|every service|all (?:the )?services|all of them|the (?:whole )?fleet|"
                    r"fleet|all\b(?! the \w+ tasks)|every\w*|overall|across the board)", _I)
 LATEST = re.compile(r"\b(?:latest|newest|new(?:est)? (?:version|build|image|release)|the new\b|most recent "
@@ -98,6 +100,7 @@ SEEN_BEFORE = re.compile(
     r"|\bever\b.*\b(?:happen\w*|seen|see|saw|had|have|hit|occur\w*)\b"
     r"|\b(?:similar|past|previous|earlier|prior|old) (?:incidents?|outages?|issues?|problems?|failures?)\b"
     r"|\bremember\b|\bremind me\b|\blearn(?:ed|t)? from\b|\blessons?\b"
+    r"|\b(?:did|has|have|had)\s+(?:[\w'-]+\s+){0,4}?happen(?:ed)?\b"
     r"|\bwhat happened (?:during|in|with|to) (?:the|that|our)\s+(?!last\b|past\b|previous\b)(?:[\w-]+\s+){0,3}?"
     r"(?:outage|incident|sale|launch|migration|failure|event|downtime|meltdown)\b", _I)
 LAST_TIME = re.compile(r"\b(?:last|previous|prior) time\b|\bwent wrong\b.*\b(?:deploy\w*|releas\w*|ship\w*|roll\w*)\b", _I)
@@ -127,7 +130,7 @@ FOREIGN = re.compile(
     r"raise|lower|add|remove|delete|drop|destroy|flush|clear|purge|wipe|reset|create|make|open|file|page|call|ping|"
     r"notify|email|e-mail|message|text|dm|send|post|write|compose|draft|translate|summari[sz]e|set|change|edit|"
     r"modify|configure|rotate|renew|grant|revoke|invite|book|order|buy|sing|play|tell (?:me )?a joke|give(?! me\b)|"
-    r"allocate|provision|spin up|tear down|failover|fail over|migrate|backfill|rerun|run|execute|"
+    r"allocate|provision|spin up|tear down|failover|fail over|migrate|backfill|rerun|run|execute|tail|stream|"
     r"thanks|thank you|thx|cheers|good (?:morning|night|evening)|how are you|who are you|hello|hi|hey)\b", _I)
 CHITCHAT = re.compile(r"^(?:hello|hi|hey|yo|thanks|thank you|thx|cheers|good (?:morning|afternoon|evening|night)|"
                       r"how are you|who are you|what can you do|help)\W*$", _I)
