@@ -24,22 +24,26 @@ _FILLER = set("a an the this that it these those is was were are be been has hav
               "run ran into hit got encounter encountered something anything like similar incident incidents "
               "any there what which who when how remember recall search look up find check last time previous "
               "prior went wrong go goes with for about to of on should could can saw why so me show tell give "
-              "please pls remind learn learned learnt from lessons during whats what's is there any".split())
+              "please pls remind learn learned learnt from lessons during whats what's is there any handling "
+              "dealing".split())
 _KIND_WORDS = re.compile(r"\b(?:run\s?books?|play\s?books?|sops?|procedures?|post[- ]?mortems?|incident reports?|"
-                         r"knowledge(?: base)?|memory|notes|docs)\b", re.I)
+                         r"knowledge(?: base)?|memory|notes|docs|documentation|guide|guidance|wiki)\b", re.I)
 
 
 def asks_to_recall(text: str) -> bool:
     if RUNBOOKS.search(text) or POSTMORTEMS.search(text) or SEEN_BEFORE.search(text) or LAST_TIME.search(text):
         return True
-    return bool(HOW_TO_FIX.search(text) or WHY_PAST.search(text) or (SEARCH.search(text) and KNOWLEDGE.search(text)))
+    about = re.search(r"\b(?:notes|docs|documentation|guide|guidance|wiki)\s+(?:on|about|for|covering)\b", text, re.I)
+    return bool(HOW_TO_FIX.search(text) or WHY_PAST.search(text) or about
+                or (SEARCH.search(text) and KNOWLEDGE.search(text)))
 
 
 def kinds_of(text: str) -> list[str] | None:
     kinds = [kind for kind, words in (("runbook", RUNBOOKS), ("postmortem", POSTMORTEMS)) if words.search(text)]
     if kinds:
         return kinds
-    if HOW_TO_FIX.search(text):
+    if HOW_TO_FIX.search(text) or re.search(r"\b(?:notes|docs|documentation|guide|guidance|wiki)\s+(?:on|about|for)\b",
+                                             text, re.I):
         return ["runbook"]
     if LAST_TIME.search(text) and re.search(r"\b(?:deploy\w*|releas\w*|ship\w*|roll\w*)\b", text, re.I):
         return ["deployment", "postmortem"]
