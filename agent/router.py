@@ -19,10 +19,11 @@ from datetime import datetime
 
 from agent.intents import Clarify, Compound, Intent, Refuse, Routing, Unsupported
 from agent.router_clause import Clause, route_clause
-from agent.router_slots import services, versions
+from agent.router_slots import close_to, service_words, services, versions
 from agent.router_words import (
     AUTO_ROLLBACK,
     CHITCHAT,
+    COMMON,
     CONFIRM,
     DEPLOY,
     FOREIGN,
@@ -31,6 +32,7 @@ from agent.router_words import (
     HOW_TO_FIX,
     LEAD_IN,
     MENTION,
+    NOT_A_NAME,
     POSTMORTEMS,
     QUESTION,
     READ_VERB,
@@ -60,19 +62,14 @@ REFUSAL = ("I can't do that: approvals and gates are decided by a person, never 
 def clean(text: str, config: RunbookConfig) -> str:
     """The request without mentions and odd quotes, with typos of the router's words and the services'
     names fixed ("paymnets" → "payments", "stauts" → "status")."""
-    from agent.router_slots import _service_words
-    from agent.router_words import COMMON, NOT_A_NAME
-
     text = MENTION.sub(" ", text).replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = " ".join(text.split())
-    targets = _KEYWORDS | frozenset(_service_words(tuple(sorted(config.services))))
+    targets = _KEYWORDS | frozenset(service_words(tuple(sorted(config.services))))
     known = targets | frozenset(COMMON) | frozenset(NOT_A_NAME)
     return _fix_typos(text, targets, known)
 
 
 def _fix_typos(text: str, targets: frozenset[str], known: frozenset[str]) -> str:
-    from agent.router_slots import close_to
-
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         lowered = word.lower()

@@ -30,6 +30,7 @@ from agent.router_words import (
     ALARMS,
     ANAPHORA,
     BEFORE,
+    COMMON,
     CONDITION,
     COUNT,
     DEPLOY,
@@ -97,8 +98,6 @@ class Clause:
 def _in_service_slot(body: str, config: RunbookConfig) -> Found | None:
     """A word where a service name goes ("deploy billing 1.0.0") that names no service, environment,
     version or word the router knows."""
-    from agent.router_words import COMMON
-
     for match in SERVICE_SLOT.finditer(body):
         name = match.group("name").lower()
         if (name in NOT_A_NAME or name in COMMON or name in ENV_ALIASES or LATEST.match(name) or len(name) < 3

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from agent.router_words import COMMON
 from tools.config import RunbookConfig
 
 ENV_ALIASES = {"prod": "production", "prd": "production", "live": "production", "production": "production",
@@ -57,16 +58,20 @@ def _distance(a: str, b: str, limit: int = 2) -> int:
 
 
 def close_to(word: str, candidates: set[str] | frozenset[str]) -> str | None:
-    """The one candidate a typo of `word` could be: distance 1 for words of 5+ letters, 2 for 9+."""
+    """The one candidate a typo of `word` is closest to, within distance 1 for words of 5+ letters and 2
+    for 9+; None when none is that close, or two are equally close."""
     if len(word) < 5 or word in candidates:
         return None
     limit = 2 if len(word) >= 9 else 1
-    near = {c for c in candidates if abs(len(c) - len(word)) <= limit and _distance(word, c, limit) <= limit}
-    return next(iter(near)) if len(near) == 1 else None
+    scored = sorted((_distance(word, c, limit), c) for c in candidates if abs(len(c) - len(word)) <= limit)
+    near = [(d, c) for d, c in scored if d <= limit]
+    if not near or (len(near) > 1 and near[1][0] == near[0][0]):
+        return None
+    return near[0][1]
 
 
 @lru_cache(maxsize=8)
-def _service_words(names: tuple[str, ...]) -> dict[str, str]:
+def service_words(names: tuple[str, ...]) -> dict[str, str]:
     """Words that name one service: its full name, spaced name, and each part of its name that no other
     service shares (4+ letters), e.g. checkout, payments, inventory, notifications, worker."""
     words: dict[str, str] = {}
@@ -88,8 +93,6 @@ def _service_at(token: str, words: dict[str, str]) -> str | None:
     token = token.lower()
     if token in words:
         return words[token]
-    from agent.router_words import COMMON
-
     if len(token) >= 5 and token not in COMMON:  # a prefix of one distinctive part: "notif", "invent"
         owners = {name for word, name in words.items() if "-" not in word and word.startswith(token)}
         if len(owners) == 1:
@@ -100,7 +103,7 @@ def _service_at(token: str, words: dict[str, str]) -> str | None:
 
 def services(text: str, config: RunbookConfig) -> list[Found]:
     """Configured services named in `text`, in order (each once)."""
-    words = _service_words(tuple(sorted(config.services)))
+    words = service_words(tuple(sorted(config.services)))
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     lowered = text.lower()
@@ -127,7 +130,7 @@ def services(text: str, config: RunbookConfig) -> list[Found]:
 def unknown_services(text: str, config: RunbookConfig, skip: set[str]) -> list[Found]:
     """Names shaped like services that are not configured: "billing-api", "the search service"; `skip`
     holds words the router already understands."""
-    words = _service_words(tuple(sorted(config.services)))
+    words = service_words(tuple(sorted(config.services)))
     found: list[Found] = []
     lowered = text.lower()
     for match in _WORD.finditer(lowered):
@@ -196,13 +199,3 @@ def versions(text: str) -> list[Found]:
             found.append(Found(match.group("v").lstrip("v"), match.start("v"), match.end("v")))
     found.sort(key=lambda f: f.start)
     return found
-
-
-def corrected(text: str, vocabulary: frozenset[str]) -> str:
-    """`text` with each unknown word of 5+ letters replaced by the one vocabulary word it is a typo of."""
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        near = close_to(word.lower(), vocabulary) if word.lower() not in vocabulary else None
-        return near or word
-
-    return re.sub(r"(?<![\w.-])[A-Za-z]{5,}(?![\w-])", fix, text)
