@@ -203,8 +203,11 @@ class Toolbox:
             return ToolResult.failed(name, f"Refused: {name} starts a change, and {self.refusal}", status="refused")
         try:
             return cap.run(self, args)
-        except UserError as exc:
-            return ToolResult.failed(name, str(exc))
+        except UserError as exc:  # a change that could not even start ends as its command would (exit 2, ...)
+            failed = ToolResult.failed(name, str(exc))
+            if cap.kind == "request":
+                failed.exit_code = exc.exit_code
+            return failed
 
 
 def to_json(value: Any, limit: int = 12000) -> str:

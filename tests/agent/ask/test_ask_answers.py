@@ -88,3 +88,9 @@ def test_history_honours_time_words() -> None:
     result = run_cli("ask", "what did we deploy yesterday?", "--verbose")
     assert "since_minutes=1440" in result.output
     assert "dep-old0" in result.output and "dep-old3" not in result.output
+
+
+def test_a_rollback_with_nothing_to_go_back_to_exits_as_runbook_rollback_does() -> None:
+    result = run_cli("ask", "roll back payments-api in staging")
+    assert result.exit_code == 2, result.output
+    assert "no successful deploy of payments-api to staging" in result.output
