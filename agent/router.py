@@ -75,7 +75,10 @@ def _fix_typos(text: str, targets: frozenset[str], known: frozenset[str]) -> str
         lowered = word.lower()
         if lowered in known:
             return word
-        return close_to(lowered, targets) or word
+        near = close_to(lowered, targets)
+        if near is None or near.rstrip("s") == lowered.rstrip("s"):  # a plural is no typo: keep what was said
+            return word
+        return near
 
     return re.sub(r"(?<![\w.-])[A-Za-z]{5,}(?![\w-])", fix, text)
 

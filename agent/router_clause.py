@@ -48,6 +48,7 @@ from agent.router_words import (
     METRICS_ONLY,
     NOT_A_NAME,
     NOUN_DEPLOY,
+    PATTERN,
     QUESTION,
     READ_VERB,
     REGISTRY,
@@ -159,6 +160,8 @@ def _read_kind(c: Clause, change_words: bool) -> str | None:
         order = [("logs", LOGS), ("metrics", METRICS_ONLY), ("investigate", INVESTIGATE), ("registry", REGISTRY),
                  ("versions", VERSIONS), ("history", HISTORY), ("history", NOUN_DEPLOY), ("alarms", ALARMS),
                  ("status", STATUS)]
+    if (LOGS.search(b) or INVESTIGATE.search(b)) and PATTERN.search(b) and not c.question:
+        return "logs"  # "logs mentioning timeout": only the log tool matches text
     for kind, pattern in order:
         if pattern.search(c.text if kind == "metrics" else b):
             if kind == "investigate" and c.question and LOGS.search(b) and not re.search(r"\berrors?\b", b, re.I):
@@ -321,6 +324,9 @@ def _investigate(c: Clause, config: RunbookConfig, context: Intent | None, kind:
         args: dict[str, object] = {"service": service, "environment": env, "window_minutes": window or 10}
         if count:
             args["limit"] = min(count, 200)
+        matched = PATTERN.search(c.body)
+        if matched:
+            args["pattern"] = (matched.group("quoted") or matched.group("word")).strip(" ?.!,")
         return Intent(tool="get_error_logs", skill="investigate", args=args, topic=topic, notes=notes)
     if kind == "metrics":
         return Intent(tool="get_metrics", skill="investigate", topic=topic, notes=notes,

@@ -87,6 +87,13 @@ INVESTIGATE = re.compile(
     r"crash\w*|throwing|throttl\w*|logs?|log lines|stack ?traces?|degrad\w*|misbehav\w*|problems?|issues?|"
     r"going on|happening|happened|request rate|traffic|oom|out of memory|what'?s up with|weird|odd|strange)\b", _I)
 LOGS = re.compile(r"\b(?:logs?|log lines|log events|stack ?traces?|(?:most recent|newest|latest|last) \d* ?errors)\b", _I)
+# Text a log line must contain: "mentioning timeout", "containing 'pool exhausted'", "grep for OOM".
+PATTERN = re.compile(
+    r"""\b(?:mentioning|mention|mentions|containing|contains|contain|matching|match|with the (?:word|text|string)|"""
+    r"""grep(?:ping)?(?:\s+(?:[\w-]+\s+){0,3}?for)?|that say|saying|about)\s+(?P<q>["'])(?P<quoted>[^"']+)(?P=q)"""
+    r"""|\b(?:mentioning|mentions|containing|contains|that contain|matching|with the (?:word|text|string)|"""
+    r"""grep(?:ping)?\s+(?:[\w-]+\s+){0,3}?for|saying)\s+(?P<word>[\w.:/-]+(?:\s+(?!(?:in|on|for|from|over|during|"""
+    r"""since|last|past|today|yesterday|the|and|or|please|pls)\b)[\w.:/-]+){0,2})""", _I)
 METRICS_ONLY = re.compile(r"\b(?:just|only)\s+(?:the\s+)?metrics\b|^\s*(?:the\s+)?metrics\b|\bmetrics only\b", _I)
 
 # Memory: runbooks, postmortems, what happened before.

@@ -154,3 +154,11 @@ def test_typos_of_services_and_words() -> None:
 def test_a_change_to_an_environment_that_does_not_exist_never_falls_back_to_the_default() -> None:
     got = _route("deploy checkout 1.2.3 to qa")
     assert isinstance(got, Clarify) and got.clarify == "ambiguous" and "qa" in got.question
+
+
+@pytest.mark.parametrize(("text", "pattern"), [("show me payments logs mentioning timeout", "timeout"),
+                                               ("grep checkout logs for OutOfMemoryError", "OutOfMemoryError"),
+                                               ("logs of inventory containing 'pool exhausted' last hour", "pool exhausted")])
+def test_text_the_log_lines_must_contain(text: str, pattern: str) -> None:
+    got = _intent(text)
+    assert got.tool == "get_error_logs" and got.args["pattern"] == pattern
