@@ -18,9 +18,11 @@ graph.add_node("inc", lambda s: {"n": s["n"] + 1})
 graph.add_edge(START, "inc")
 graph.add_edge("inc", END)
 assert graph.compile().invoke({"n": 1}) == {"n": 2}
-skipped = [m for m in ("langgraph_sdk.client", "httpx", "rich", "click") if m in sys.modules]
+skipped = [m for m in ("langgraph_sdk.client", "httpx", "rich", "click", "langsmith.types.agent") if m in sys.modules]
 import langgraph_sdk
 assert callable(langgraph_sdk.get_client) and langgraph_sdk.__version__
+import langsmith.types
+assert langsmith.types.Run and langsmith.types.Agent
 import httpx
 assert httpx.Client
 print("skipped", skipped)
