@@ -15,10 +15,11 @@ change proposed earlier, then what no capability does, then each part of the req
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from agent.intents import Clarify, Compound, Intent, Refuse, Routing, Unsupported
-from agent.router_clause import Clause, route_clause
+from agent.router_clause import Clause, Context, route_clause
 from agent.router_slots import close_to, service_words, services, versions
 from agent.router_words import (
     AUTO_ROLLBACK,
@@ -83,18 +84,24 @@ def _fix_typos(text: str, targets: frozenset[str], known: frozenset[str]) -> str
     return re.sub(r"(?<![\w.-])[A-Za-z]{5,}(?![\w-])", fix, text)
 
 
-def route(text: str, config: RunbookConfig, previous: Routing | None = None, now: datetime | None = None) -> Routing:
-    """What the request asks for; `previous` (the session's last routing) resolves follow-ups."""
+def route(text: str, config: RunbookConfig, previous: Routing | Callable[[], Routing | None] | None = None,
+          now: datetime | None = None) -> Routing:
+    """What the request asks for; `previous` (the session's last routing, or what reads it) resolves
+    follow-ups, and is read only when the request needs it."""
     now = now or datetime.now().astimezone()
     text = clean(text, config)
     body = LEAD_IN.sub("", text).strip()
-    last = previous if isinstance(previous, Intent) else _last_part(previous)
+
+    def last_intent() -> Intent | None:
+        found = previous() if callable(previous) else previous
+        return found if isinstance(found, Intent) else _last_part(found)
+
     if not body or CHITCHAT.match(body):
         return Unsupported(reason="Hello! I answer questions about the services and request deploys and rollbacks.")
     if _dodges_a_gate(body):
         return Refuse(reason=REFUSAL)
     if CONFIRM.match(body):
-        return _confirmed(last)
+        return _confirmed(last_intent())
     if FOREIGN.match(body) and not (DEPLOY.match(body) or ROLLBACK.match(body) or READ_VERB.match(body)):
         return Unsupported(reason="No capability of mine does that: I read the state of services (status, errors,"
                                   " metrics, alarms, history, runbooks) and request deploys and rollbacks.")
@@ -104,7 +111,7 @@ def route(text: str, config: RunbookConfig, previous: Routing | None = None, now
         notes.append("Automatic rollback is a `runbook deploy --auto-rollback` option and is not turned on"
                      " from here: if validation fails, the deploy says exactly how to roll back.")
     parts: list[Intent | Clarify] = []
-    context = last
+    context = Context(loader=last_intent)
     for piece in split(body, config):
         clause = Clause.of(piece, config, now)
         routed = route_clause(clause, config, context, parts)
@@ -112,7 +119,7 @@ def route(text: str, config: RunbookConfig, previous: Routing | None = None, now
             continue
         parts.append(routed)
         if isinstance(routed, Intent):
-            context = routed
+            context = Context(routed)
     return _combine(parts, notes)
 
 

@@ -9,6 +9,7 @@ payments?" is a question (answered by an investigation, the rollback kept as a p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,6 +65,19 @@ _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ei
            "twenty": 20}
 
 
+class Context:
+    """The intent said just before: an earlier part of this request, or the session's last routing, read
+    (from its checkpoint) only when a part needs it: most requests say all they mean."""
+
+    def __init__(self, value: Intent | None = None, loader: Callable[[], Intent | None] | None = None) -> None:
+        self._value, self._loader = value, loader
+
+    def get(self) -> Intent | None:
+        if self._loader is not None:
+            self._value, self._loader = self._loader(), None
+        return self._value
+
+
 @dataclass
 class Clause:
     text: str  # as said (cleaned)
@@ -113,15 +127,16 @@ def _has(pattern: re.Pattern[str], text: str, exclude: re.Pattern[str] | None = 
     return any(not any(s <= m.start() < e for s, e in spans) for m in pattern.finditer(text))
 
 
-def route_clause(c: Clause, config: RunbookConfig, context: Intent | None,
+def route_clause(c: Clause, config: RunbookConfig, context: Context,
                  earlier: list[Intent | Clarify]) -> Intent | Clarify | None:
-    """`context`: the intent said just before (earlier in this request, else the session's last one)."""
+    """`context`: the intent said just before (earlier in this request, else the session's last one),
+    read only when this part needs it."""
     b = c.body
     rollback, deploy = _has(ROLLBACK, b), _has(DEPLOY, b, NOUN_DEPLOY)
     if DEPLOY_LOG.search(b) and (c.question or not _has(ROLLBACK, b)):
         return _history(c, config, context)  # "deploy log for payments", "who rolled back checkout last time?"
     if asks_to_recall(b):
-        return recall_intent(b, c.service, context)
+        return recall_intent(b, c.service, context.get)
     starts_with_change = bool(ROLLBACK.match(b) or DEPLOY.match(b))
     if not c.question and (starts_with_change or not READ_VERB.match(b)) and (rollback or deploy):
         return _rollback(c, config, context) if rollback else _deploy(c, config, context)
@@ -187,14 +202,13 @@ def _missing_service(config: RunbookConfig, skill: str, args: dict[str, object],
                    question=f"{what} which service? Known services: {', '.join(known)}.")
 
 
-def _service_or_context(c: Clause, context: Intent | None, needs_one: bool) -> str | None:
+def _service_or_context(c: Clause, context: Context, needs_one: bool) -> str | None:
     if c.service:
         return c.service
-    if context is None or not context.args.get("service"):
+    if not (needs_one or ANAPHORA.search(c.body) or FOLLOW_UP.search(c.text)):
         return None
-    if needs_one or ANAPHORA.search(c.body) or FOLLOW_UP.search(c.text):
-        return str(context.args["service"])
-    return None
+    last = context.get()
+    return str(last.args["service"]) if last is not None and last.args.get("service") else None
 
 
 def _target_env(c: Clause) -> str | None:
@@ -216,8 +230,9 @@ def _env_trouble(c: Clause, config: RunbookConfig, skill: str, args: dict[str, o
                             " Which one?")
 
 
-def _deploy(c: Clause, config: RunbookConfig, context: Intent | None) -> Intent | Clarify:
-    follow = context if context is not None and context.tool == "request_deploy" else None
+def _deploy(c: Clause, config: RunbookConfig, context: Context) -> Intent | Clarify:
+    last = context.get() if not c.services or FOLLOW_UP.search(c.text) else None  # "ok now prod"
+    follow = last if last is not None and last.tool == "request_deploy" else None
     if FLEET.search(c.body) and not c.services:
         return Clarify(clarify="ambiguous", skill="deploy", options=sorted(config.services), question=(
             "I deploy one service at a time, each through its own gates. Which service, and which version?"))
@@ -270,7 +285,7 @@ def _deploy_version(c: Clause, follow: Intent | None) -> tuple[str | None, str]:
     return None, ""
 
 
-def _rollback(c: Clause, config: RunbookConfig, context: Intent | None) -> Intent | Clarify:
+def _rollback(c: Clause, config: RunbookConfig, context: Context) -> Intent | Clarify:
     if c.unknown and not c.services:
         return _unknown_service(c, config, "rollback")
     service = _service_or_context(c, context, needs_one=True)
@@ -290,7 +305,7 @@ def _rollback(c: Clause, config: RunbookConfig, context: Intent | None) -> Inten
     return Intent(tool="request_rollback", skill="rollback", args=args, conditional=bool(CONDITION.search(c.body)))
 
 
-def _window(c: Clause, context: Intent | None) -> tuple[int | None, int, list[str]]:
+def _window(c: Clause) -> tuple[int | None, int, list[str]]:
     notes: list[str] = []
     if c.span is None:
         return None, 0, notes
@@ -302,11 +317,12 @@ def _window(c: Clause, context: Intent | None) -> tuple[int | None, int, list[st
     return minutes, min(offset, 10080), notes
 
 
-def _investigate(c: Clause, config: RunbookConfig, context: Intent | None, kind: str) -> Intent | Clarify:
-    same = context if context is not None and context.skill == "investigate" else None
+def _investigate(c: Clause, config: RunbookConfig, context: Context, kind: str) -> Intent | Clarify:
     service = _service_or_context(c, context, needs_one=True)
-    env = c.env or (str(context.args["environment"]) if same and not c.services and context and
-                    context.args.get("environment") else None)
+    last = context.get() if not c.services or (BEFORE.search(c.body) and FOLLOW_UP.search(c.text)) else None
+    same = last if last is not None and last.skill == "investigate" else None
+    env = c.env or (str(same.args["environment"]) if same and not c.services and same.args.get("environment")
+                    else None)
     if service is None:
         if FLEET.search(c.body):  # "everything that's broken": the fleet's status shows what is unhealthy
             return Intent(tool="service_status", skill="status", args={"service": None, "environment": c.env})
@@ -314,7 +330,7 @@ def _investigate(c: Clause, config: RunbookConfig, context: Intent | None, kind:
     bad_env = _env_trouble(c, config, "investigate", {"service": service}, change=False)
     if bad_env is not None:
         return bad_env
-    window, offset, notes = _window(c, context)
+    window, offset, notes = _window(c)
     if same is not None and BEFORE.search(c.body) and FOLLOW_UP.search(c.text):  # "and the hour before?"
         offset = int(same.args.get("offset_minutes", 0) or 0) + int(same.args.get("window_minutes", 10) or 10)
         window = window or int(same.args.get("window_minutes", 10) or 10)
@@ -344,7 +360,7 @@ def _count(text: str) -> int | None:
     return int(raw) if raw.isdigit() else _COUNTS.get(raw.lower())
 
 
-def _history(c: Clause, config: RunbookConfig, context: Intent | None) -> Intent | Clarify:
+def _history(c: Clause, config: RunbookConfig, context: Context) -> Intent | Clarify:
     service = _service_or_context(c, context, needs_one=False)
     args: dict[str, object] = {"service": service, "environment": c.env, "limit": 10}
     count = _count(c.body)
@@ -358,7 +374,7 @@ def _history(c: Clause, config: RunbookConfig, context: Intent | None) -> Intent
     return bad_env or Intent(tool="deployment_history", skill="history", args=args)
 
 
-def _status(c: Clause, config: RunbookConfig, context: Intent | None, alarms: bool) -> Intent | Clarify:
+def _status(c: Clause, config: RunbookConfig, context: Context, alarms: bool) -> Intent | Clarify:
     service = _service_or_context(c, context, needs_one=False)
     bad_env = _env_trouble(c, config, "status", {"service": service}, change=False)
     if bad_env is not None:
@@ -368,23 +384,24 @@ def _status(c: Clause, config: RunbookConfig, context: Intent | None, alarms: bo
     return Intent(tool="service_status", skill="status", args={"service": service, "environment": c.env})
 
 
-def _follow_up(c: Clause, config: RunbookConfig, context: Intent | None,
+def _follow_up(c: Clause, config: RunbookConfig, context: Context,
                earlier: list[Intent | Clarify]) -> Intent | Clarify | None:
     """A part that only names slots: "what about staging?", "ok now prod", "and payments 3.4.2", "then to
     prod", "checkout-api?", or a part with nothing to go on."""
     slots = bool(c.services or c.envs or c.versions or c.span)
-    if context is not None and slots and (FOLLOW_UP.search(c.text) or earlier or len(c.body.split()) <= 3):
-        args = dict(context.args)
+    last = context.get() if slots and (FOLLOW_UP.search(c.text) or earlier or len(c.body.split()) <= 3) else None
+    if last is not None:
+        args = dict(last.args)
         if c.services:
             args["service"] = c.service
         if c.envs:
-            args["environment"] = _target_env(c) if context.is_change else c.env
+            args["environment"] = _target_env(c) if last.is_change else c.env
         if c.versions and "version" in args:
             args["version"] = c.versions[0].value
-        if context.tool == "investigate" and c.span is not None:
+        if last.tool == "investigate" and c.span is not None:
             args["window_minutes"] = min(c.span.minutes, MAX_WINDOW)
-        return Intent(tool=context.tool, skill=context.skill, args=args, topic=context.topic,
-                      conditional=bool(CONDITION.search(c.body)) or context.conditional)
+        return Intent(tool=last.tool, skill=last.skill, args=args, topic=last.topic,
+                      conditional=bool(CONDITION.search(c.body)) or last.conditional)
     if c.service and len(c.body.split()) <= 4:  # "checkout-api?" reads as a status question
         return Intent(tool="service_status", skill="status", args={"service": c.service, "environment": c.env})
     if c.envs and len(c.body.split()) <= 3 and not earlier:  # "prod?"

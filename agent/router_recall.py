@@ -4,6 +4,7 @@ the topic words a request is about (what a later "has this happened before?" sea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agent.intents import Clarify, Intent
 from agent.router_words import (
@@ -85,16 +86,18 @@ def _query(text: str, service: str | None) -> str:
     return " ".join(words)
 
 
-def recall_intent(text: str, service: str | None, previous: Intent | None) -> Intent | Clarify:
-    """A search of what runbook remembers, with the arguments the model would pass to `recall`."""
+def recall_intent(text: str, service: str | None, previous: Callable[[], Intent | None]) -> Intent | Clarify:
+    """A search of what runbook remembers, with the arguments the model would pass to `recall`;
+    `previous` gives the conversation's last intent (read only when the request does not say its topic)."""
     kinds, topic = kinds_of(text), _query(text, service)
     if service and kinds == ["deployment", "postmortem"]:  # "what went wrong the last time we deployed X?"
         topic = f"what went wrong deploying {service}"
     if kinds == ["runbook"] and topic:  # most runbooks are about no one service: named in the query, not a filter
         service = None
-    if not topic and previous is not None:  # "has this happened before?": the conversation's last topic
-        service = service or previous.args.get("service")
-        topic = previous.topic or str(previous.args.get("query") or "")
+    last = previous() if not topic else None
+    if last is not None:  # "has this happened before?": the conversation's last topic
+        service = service or last.args.get("service")
+        topic = last.topic or str(last.args.get("query") or "")
     if not topic and service:
         topic = f"{service} incident" if not kinds or "runbook" not in kinds else f"{service} runbook"
     if not topic:

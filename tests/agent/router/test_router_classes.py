@@ -162,3 +162,17 @@ def test_a_change_to_an_environment_that_does_not_exist_never_falls_back_to_the_
 def test_text_the_log_lines_must_contain(text: str, pattern: str) -> None:
     got = _intent(text)
     assert got.tool == "get_error_logs" and got.args["pattern"] == pattern
+
+
+def test_the_session_is_read_only_when_the_request_needs_it() -> None:
+    reads: list[int] = []
+
+    def previous():  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return route("Show errors for checkout-api last 10 minutes", CONFIG, now=NOW)
+
+    assert route("Show errors for payments-api last 10 minutes", CONFIG, previous, NOW).args["service"] == "payments-api"  # type: ignore[union-attr]
+    assert route("deploy checkout-api 1.2.4 to staging", CONFIG, previous, NOW).args["version"] == "1.2.4"  # type: ignore[union-attr]
+    assert reads == []  # said in full: no session needed (LangGraph's checkpointer is not even loaded)
+    again = route("and the hour before?", CONFIG, previous, NOW)
+    assert isinstance(again, Intent) and again.args["offset_minutes"] == 10 and reads == [1]
