@@ -71,7 +71,6 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
     from agent.router import asks_for_change, route
     from agent.toolkit import Toolbox
     from agent.tools import CATALOGUE
-
     from memory.checkpoints import chat_thread
 
     thread = {"configurable": {"thread_id": chat_thread(session_id)}}
