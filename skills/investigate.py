@@ -93,7 +93,10 @@ def _look(backend: Backend, store: Scratchpad, target: ServiceTarget, now: datet
 def _task_versions(backend: Backend, target: ServiceTarget) -> dict[str, str]:
     """Task id → version, for log lines that carry only the task (the sandbox's carry the version)."""
     try:
-        tasks = list(backend.platform.describe_service(target).tasks) + list(backend.platform.canary_tasks(target))
+        tasks = list(backend.platform.describe_service(target).tasks)
+        for canary in backend.platform.list_canaries(target):
+            if canary.deployment_id:
+                tasks += backend.platform.canary_tasks(target, canary.deployment_id)
     except BackendError:
         return {}
     return {t.task_id: t.version for t in tasks}
