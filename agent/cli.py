@@ -24,10 +24,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: formatting it with rich costs more than the rest of `--help`
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 sandbox_app = typer.Typer(help="The built-in sandbox fleet used when no real backend is configured.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(sandbox_app, name="sandbox")
 
 ConfigOption = Annotated[

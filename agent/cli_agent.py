@@ -25,27 +25,55 @@ def _ask(question: str, session: str, verbose: bool, config_path: Path | None) -
     def body(runtime: Runtime) -> int:
         from agent.conversation import ask
 
-        reply = ask(question, session, runtime, on_event=_event_printer() if verbose else None)
+        events = _DeployView(runtime.config)
+        try:
+            reply = ask(question, session, runtime, on_event=events)
+        finally:
+            events.close()
         if verbose:
             for line in reply.trace:
                 print(f"· {line}", file=sys.stderr)
             if reply.model_calls:
                 print(f"· tokens: {reply.input_tokens} input, {reply.output_tokens} output,"
                       f" {reply.model_calls} model call(s)", file=sys.stderr)
+        if events.used:
+            print()
         print(reply.answer)
         note = commands.sandbox_note(runtime)
         if note:
             print(f"({note})")
-        return 0
+        return reply.exit_code  # a deploy or rollback asked for here ends as `runbook deploy` would
 
     return commands.with_runtime(config_path, body)
 
 
-def _event_printer():  # type: ignore[no-untyped-def]
-    def show(event) -> None:  # type: ignore[no-untyped-def]
-        print(f"· event {event.kind}", file=sys.stderr)
+class _DeployView:
+    """A deploy or rollback started from `ask`/`chat` is drawn as `runbook deploy` draws it, after a line
+    with its deployment id and how to approve it; the renderer is built on the first event, so a question
+    pays nothing for it."""
 
-    return show
+    def __init__(self, config) -> None:  # type: ignore[no-untyped-def]
+        self._config = config
+        self._renderer = None
+        self.used = False
+
+    def __call__(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self._renderer is None:
+            from agent.render import choose_mode, make_renderer
+
+            self._renderer = make_renderer(choose_mode(None, sys.stdout), sys.stdout)  # type: ignore[assignment]
+        if getattr(event, "kind", "") == "deploy_started":
+            from agent.tool_requests import how_to_approve
+
+            how = how_to_approve(self._config, event.environment, event.deployment_id, event.requester)
+            print(f"Requested {event.deployment_id}: {event.service} {event.version} to {event.environment},"
+                  f" by {event.requester}. {how}\n", flush=True)
+        self.used = True
+        self._renderer(event)  # type: ignore[misc]
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
 
 
 def _status(service: str | None, environment: str | None, config_path: Path | None) -> int:

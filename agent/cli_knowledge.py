@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 knowledge_app = typer.Typer(
     help="What runbook remembers: runbooks, postmortems and past deployments, searched by meaning.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 ConfigOption = Annotated[

@@ -11,7 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level `runbook` app."""
     slack_app = typer.Typer(help="The Slack bot: approval cards, Approve/Deny clicks, questions.",
-                            no_args_is_help=True)
+                            no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(slack_app, name="slack")
 
     @slack_app.command("serve")

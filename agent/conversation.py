@@ -1,22 +1,25 @@
 """One entry point for every door that talks: `runbook ask`, `runbook chat` and the Slack bot.
 
-    answer(question, session_id, asker, config, state_dir) -> str
+    ask(question, session_id, runtime) -> Reply
 
-A session (a terminal session, a Slack thread) keeps its conversation in a LangGraph checkpoint
-(SQLite under the state dir), so follow-ups ("and the hour before?") work across calls and processes.
+A session (a terminal session, a Slack thread) keeps its conversation in a LangGraph checkpoint in the
+shared database (thread `chat:<session>`), so follow-ups ("and the hour before?") work across calls,
+processes and people.
+The offline router runs once per request, here, before the graph: its routing decides whether a request
+tool may run (the asker's own words), whether recall is started early, and, without a model, the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from tools.config import RunbookConfig
 
 if TYPE_CHECKING:
     from agent.runtime import Runtime
-    from memory.recall_settings import RecallSettings
+    from agent.toolkit import Catalogue
 
 _UNSET: Any = object()
 
@@ -30,67 +33,102 @@ class Reply:
     input_tokens: int = 0
     output_tokens: int = 0
     offline: bool = True
+    routed: str = ""  # the router's label: a skill, clarify, refuse, unsupported or compound
+    exit_code: int = 0  # a deploy or rollback's exit code (that of `runbook deploy`); 0 otherwise
+    results: list[dict[str, Any]] = field(default_factory=list)
 
 
-def asks_for_change(question: str, config: RunbookConfig) -> bool:
-    """Whether the asker's own words request a deploy or rollback (only then may a request tool run)."""
-    from agent.router import DEPLOY, QUESTION, ROLLBACK, Intent, route
+def _refusal(routing: Any) -> str:
+    from agent.intents import Compound, Refuse
+    from agent.toolkit import NOT_ASKED
 
-    intent = route(question, config)
-    if isinstance(intent, Intent) and intent.skill in ("deploy", "rollback"):
-        return True
-    return bool((DEPLOY.search(question) or ROLLBACK.search(question)) and not QUESTION.search(question))
+    if isinstance(routing, Compound):
+        return ("this request has several parts, and a change is never started as part of a larger request."
+                " Answer the other parts and say what the change needs: the person asks for it on its own.")
+    if isinstance(routing, Refuse):
+        return "the request asks to get around a gate, which nothing here can do. Say so."
+    return NOT_ASKED
+
+
+def _previous(saver: Any, thread: dict[str, Any]) -> Any:
+    from agent import intents
+
+    saved = saver.get_tuple(thread)
+    values = (saved.checkpoint.get("channel_values") or {}) if saved else {}
+    try:
+        return intents.load(values.get("last_intent"))
+    except ValueError:  # a routing written by another version of runbook: start afresh
+        return None
 
 
 def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
-        on_event: Callable[[Any], None] | None = None) -> Reply:
+        on_event: Callable[[Any], None] | None = None, now: datetime | None = None,
+        catalogue: Catalogue | None = None) -> Reply:
     """Answer one request of `runtime.user` in a session. `model`: a ClaudeModel, None for offline,
-    default from config."""
-    config, asker = runtime.config, runtime.user
-    early = _recall_early(question, config, runtime.recall_settings)  # first: it runs beside everything below
-    from agent.graph import AgentContext, build_graph, new_request
-    from agent.model import ModelError, make_model
-    from agent.prompts import system_prompt
-    from agent.tools import Toolbox
+    default from config. `catalogue`: the capabilities (agent.tools.CATALOGUE; evals pass recorded ones)."""
+    runtime.state_dir.mkdir(parents=True, exist_ok=True)
+    from agent.intents import Compound, Intent
+    from agent.router import asks_for_change, route
+    from agent.toolkit import Toolbox
+    from agent.tools import CATALOGUE
     from memory.checkpoints import chat_thread
 
+    thread = {"configurable": {"thread_id": chat_thread(session_id)}}
+    with ExitStack() as stack:
+        savers: list[Any] = []
+
+        def saver() -> Any:  # LangGraph loads when the routing needs the session, else after recall started
+            if not savers:
+                from agent.lean_imports import skip_unused_modules
+
+                skip_unused_modules()
+                savers.append(stack.enter_context(runtime.checkpointer()))
+            return savers[0]
+
+        toolbox: Toolbox | None = None
+        try:
+            routing = route(question, runtime.config, lambda: _previous(saver(), thread), now)
+            toolbox = Toolbox(catalogue=CATALOGUE if catalogue is None else catalogue, resources=runtime,
+                              asker=runtime.user, allow_requests=asks_for_change(routing), refusal=_refusal(routing),
+                              on_event=on_event or (lambda event: None))
+            parts = routing.parts if isinstance(routing, Compound) else [routing]
+            if any(isinstance(p, Intent) and p.tool in ("investigate", "recall") for p in parts):
+                import memory.scratchpad  # noqa: F401 - the lookup syncs the scratchpad first: it forks with it
+
+                toolbox.start_recall_early()  # chromadb loads in a forked child while LangGraph loads here
+            return _run(question, session_id, runtime, model, routing, toolbox, saver(), thread)
+        finally:
+            if toolbox is not None:
+                toolbox.close()
+
+
+def _run(question: str, session_id: str, runtime: Runtime, model: Any, routing: Any, toolbox: Any,
+         saver: Any, thread: dict[str, Any]) -> Reply:
+    from agent.graph import AgentContext, build_graph, new_request
+    from agent.intents import label
+    from agent.model import Deadline, ModelError, make_model
+    from agent.prompts import system_prompt
+
+    config = runtime.config
     note = ""
     if model is _UNSET:
         try:
             model = make_model(config.agent)
         except ModelError as exc:
             model, note = None, f"{exc} Using the offline router.\n"
-    toolbox = Toolbox(resources=runtime, asker=asker,
-                      allow_requests=asks_for_change(question, config),
-                      on_event=on_event or (lambda event: None), recall_lookup=early)
-    ctx = AgentContext(config=config, toolbox=toolbox, model=model, system=system_prompt(config),
-                       max_steps=config.agent.max_steps)
-    try:
-        with runtime.checkpointer() as saver:  # the session's conversation, in the shared database
-            app = build_graph(ctx).compile(checkpointer=saver)
-            thread = {"configurable": {"thread_id": chat_thread(session_id)},
-                      "recursion_limit": 4 * ctx.max_steps + 10}
-            state = app.invoke(new_request(question), thread)
-    finally:
-        if toolbox.recall_lookup is not None:  # started for nothing: the answer did not need it
-            toolbox.recall_lookup.close()
+    ctx = AgentContext(catalogue=toolbox.catalogue, toolbox=toolbox, model=model, system=system_prompt(config),
+                       max_steps=config.agent.max_steps,
+                       deadline=Deadline(config.agent.deadline_seconds) if model is not None else None)
+    app = build_graph(ctx).compile(checkpointer=saver)
+    state = app.invoke(new_request(question, routing), {**thread, "recursion_limit": 4 * ctx.max_steps + 10})
     usage = state.get("usage") or {}
+    results = list(state.get("results") or [])
+    codes = [r["exit_code"] for r in results if r.get("exit_code") is not None]
     return Reply(answer=note + state.get("answer", ""), trace=list(state.get("trace") or []),
-                 tools=[r["tool"] for r in state.get("results") or []],
-                 model_calls=int(usage.get("model_calls", 0)), input_tokens=int(usage.get("input_tokens", 0)),
-                 output_tokens=int(usage.get("output_tokens", 0)), offline=bool(state.get("offline", True)))
-
-
-def _recall_early(question: str, config: RunbookConfig, settings: RecallSettings) -> Any:
-    """Start the recall lookup with the request when it will likely need one (an investigation, a recall),
-    so loading chromadb and the model overlaps with the rest of the request."""
-    from agent.router import Intent, route
-    from agent.tool_recall import prestart
-
-    intent = route(question, config)
-    if isinstance(intent, Intent) and intent.tool in ("investigate", "recall"):
-        return prestart(settings)
-    return None
+                 tools=[r["tool"] for r in results], model_calls=int(usage.get("model_calls", 0)),
+                 input_tokens=int(usage.get("input_tokens", 0)), output_tokens=int(usage.get("output_tokens", 0)),
+                 offline=bool(state.get("offline", True)), routed=label(routing), exit_code=codes[-1] if codes else 0,
+                 results=results)
 
 
 def answer(question: str, session_id: str, runtime: Runtime) -> str:

@@ -2,12 +2,14 @@
 
 Every lookup runs beside the agent (``memory.recall_lookup``, in a forked child), so chromadb and the
 model never load into the agent's own process; a request that is likely to recall starts one early
-(``prestart``) and the first tool that recalls takes it.
+(``Toolbox.start_recall_early``) and the first tool that recalls takes it (``Toolbox.recall``).
 """
 
 from __future__ import annotations
 
-from agent.tools import RecallArgs, Toolbox, ToolResult
+from typing import TYPE_CHECKING
+
+from agent.toolkit import Toolbox, ToolResult
 from memory.recall import RecallHit
 from memory.recall_lookup import (
     RecallLookup,
@@ -18,6 +20,9 @@ from memory.recall_lookup import (
     title,
 )
 from memory.recall_settings import RecallSettings
+
+if TYPE_CHECKING:
+    from agent.tools import RecallArgs
 
 RECALL_TOOL_WAIT_SECONDS = 30.0  # the first lookup ever indexes the knowledge folder: give it time
 _KIND_NAMES = {"runbook": "runbooks", "postmortem": "postmortems", "deployment": "deployments",
@@ -32,27 +37,24 @@ def prestart(settings: RecallSettings) -> RecallLookup | None:
         return None
 
 
-def take_lookup(box: Toolbox) -> RecallLookup:
-    """The lookup started with the request, if it is still unused, else a new one."""
-    lookup, box.recall_lookup = box.recall_lookup, None
-    return lookup if lookup is not None else recall_with(box.resources.recall_settings)
-
-
 def run_recall(box: Toolbox, args: RecallArgs) -> ToolResult:
     if args.service:
         box.config.service(args.service)  # an unknown service is the asker's mistake, said plainly
     query = RecallQuery(query=args.query, kinds=list(args.kinds) if args.kinds else None, service=args.service,
                         limit=args.limit)
-    lookup = take_lookup(box)
+    try:
+        lookup = box.recall()
+    except RecallUnavailable as exc:
+        return ToolResult.failed("recall", f"Recall is not available: {exc}.")
     lookup.send([query])
     try:
         [hits] = lookup.result(RECALL_TOOL_WAIT_SECONDS)
     except RecallUnavailable as exc:
-        return ToolResult(tool="recall", ok=False, text=f"Recall is not available: {exc}.")
+        return ToolResult.failed("recall", f"Recall is not available: {exc}.")
     what = " and ".join(_KIND_NAMES[k] for k in args.kinds) if args.kinds else "runbooks, postmortems and history"
     scope = f"{what}{f' of {args.service}' if args.service else ''}"
     if not hits:
-        return ToolResult(tool="recall", ok=True, data={"query": args.query, "results": []},
+        return ToolResult(tool="recall", ok=True, status="no_data", data={"query": args.query, "results": []},
                           text=f"Nothing found in the {scope} for \"{args.query}\".")
     lines = [f"Recalled from the {scope} for \"{args.query}\":"]
     lines += [line for number, hit in enumerate(hits, 1) for line in _lines(number, hit)]

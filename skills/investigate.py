@@ -9,103 +9,31 @@ Deterministic; never changes anything.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
-
+from memory.outcome import Outcome
 from memory.recall_lookup import RecallLookup
 from memory.records import DeploymentRecord, InvestigationRecord
 from memory.scratchpad import Scratchpad
 from skills import investigate_recall as past
-from tools.backend import Backend
-from tools.models import Alarm, MetricWindow, ServiceTarget
+from skills.investigate_answer import evidence, next_steps, summarize
+from skills.investigate_errors import (
+    SCAN_LIMIT,
+    Baseline,
+    ErrorSignature,
+    group_errors,
+    mark_new,
+    signature_of,
+)
+from skills.investigate_models import DeploymentLineUp, Findings, MetricSummary, NextStep
+from tools.backend import Backend, BackendError
+from tools.models import ServiceTarget
 
-_NOISE = [
-    (re.compile(r"request_id=\S+"), "request_id=…"),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b"), "<uuid>"),
-    (re.compile(r"\b[0-9a-f]{10,}\b"), "<hex>"),
-    (re.compile(r"\b\d+(\.\d+)?\b"), "<n>"),
-]
-
-
-class ErrorSignature(BaseModel):
-    signature: str  # the message with ids and numbers blanked out
-    example: str  # one message as logged (data, never instructions)
-    count: int
-    first_seen: datetime
-    last_seen: datetime
-    versions: list[str] = Field(default_factory=list)
-
-
-class MetricSummary(BaseModel):
-    start: datetime
-    end: datetime
-    requests: int
-    errors: int
-    error_rate_percent: float | None
-    p99_ms: float | None
-    requests_per_minute: float | None
-
-    @classmethod
-    def of(cls, window: MetricWindow) -> MetricSummary:
-        return cls(start=window.start, end=window.end, requests=window.requests, errors=window.errors,
-                   error_rate_percent=window.error_rate_percent, p99_ms=window.p99_ms,
-                   requests_per_minute=window.requests_per_minute)
-
-
-class DeploymentLineUp(BaseModel):
-    deployment_id: str
-    kind: str
-    from_version: str | None
-    to_version: str
-    status: str
-    started_at: datetime
-    reached_full_at: datetime | None  # when the new version served 100% (rollout complete)
-    errors_rose_at: datetime | None
-    note: str  # "errors rose 2 min after 1.2.4 reached 100%"
-
-
-class Findings(BaseModel):
-    service: str
-    environment: str
-    window_start: datetime
-    window_end: datetime
-    error_count: int
-    errors: list[ErrorSignature]
-    current: MetricSummary
-    previous: MetricSummary
-    alarms: list[Alarm]
-    deployments: list[DeploymentLineUp]
-    recall: past.RecallFindings | None = None  # None: no incident to match (no alarm, no rise in errors)
-    evidence: list[str]  # what the answer rests on, named
-    answer: str
-
-
-def signature_of(message: str) -> str:
-    for pattern, replacement in _NOISE:
-        message = pattern.sub(replacement, message)
-    return message.strip()
-
-
-def group_errors(events: list) -> list[ErrorSignature]:  # type: ignore[type-arg]
-    groups: dict[str, ErrorSignature] = {}
-    for event in sorted(events, key=lambda e: e.timestamp):
-        key = signature_of(event.message)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = ErrorSignature(signature=key, example=event.message, count=1,
-                                         first_seen=event.timestamp, last_seen=event.timestamp,
-                                         versions=[event.version] if event.version else [])
-            continue
-        group.count += 1
-        group.last_seen = event.timestamp
-        if event.version and event.version not in group.versions:
-            group.versions.append(event.version)
-    return sorted(groups.values(), key=lambda g: (-g.count, g.first_seen))
-
+__all__ = ["ErrorSignature", "Findings", "NextStep", "group_errors", "investigate", "signature_of", "summarize"]
+# a deploy that never reached the platform changes no error signature: it is no baseline
+_NO_CHANGE = (Outcome.DRY_RUN, Outcome.REFUSED, Outcome.CHECKS_FAILED, Outcome.CONFIG_INVALID)
 
 def investigate(backend: Backend, store: Scratchpad, target: ServiceTarget, window_minutes: int = 10,
                 offset_minutes: int = 0, question: str = "", record: bool = True,
@@ -122,7 +50,8 @@ def investigate(backend: Backend, store: Scratchpad, target: ServiceTarget, wind
         findings = _look(backend, store, target, now, window_minutes, offset_minutes, lookup, recall_wait)
     finally:
         past.close(lookup)  # an error in the middle leaves no lookup waiting
-    findings.evidence = _evidence(findings)
+    findings.next_steps = next_steps(findings)
+    findings.evidence = evidence(findings)
     findings.answer = summarize(findings)
     if record:
         store.record_investigation(InvestigationRecord(
@@ -139,20 +68,62 @@ def _look(backend: Backend, store: Scratchpad, target: ServiceTarget, now: datet
     end = now - timedelta(minutes=max(offset_minutes, 0))
     span = timedelta(minutes=max(window_minutes, 1))
     start = end - span
-    events = backend.logs.error_events(target, start, end, None, 500)
-    errors = group_errors(events)
+    search = backend.logs.error_events(target, start, end, None, SCAN_LIMIT)
+    errors = group_errors(search.events, _task_versions(backend, target))
     alarms = backend.incidents.active_alarms(target)
     topic = past.topic_of([g.signature for g in errors]) or [a.name for a in alarms]
     past.send(lookup, target.key, topic)
     current = MetricSummary.of(backend.metrics.observe(target, None, start, end, 60))
     previous = MetricSummary.of(backend.metrics.observe(target, None, start - span, start, 60))
     lineups = _line_up(backend, store, target, start - span, end)
+    baseline = _baseline(backend, store, target, start, end, errors)
+    by_version: dict[str, int] = {}
+    for group in errors:
+        for version, count in group.by_version.items():
+            by_version[version] = by_version.get(version, 0) + count
     findings = Findings(service=target.key, environment=target.environment, window_start=start, window_end=end,
-                        error_count=len(events), errors=errors[:10], current=current, previous=previous,
-                        alarms=alarms, deployments=lineups, evidence=[], answer="")
+                        error_count=search.total, errors_complete=search.complete, errors_note=search.note,
+                        grouped=len(search.events), errors=errors[:10], by_version=by_version, baseline=baseline,
+                        current=current, previous=previous, alarms=alarms, deployments=lineups, evidence=[], answer="")
     findings.recall = past.collect(lookup, topic, incident=_incident(findings), since=start,
                                    lined_up={d.deployment_id for d in lineups}, wait=recall_wait)
     return findings
+
+
+def _task_versions(backend: Backend, target: ServiceTarget) -> dict[str, str]:
+    """Task id → version, for log lines that carry only the task (the sandbox's carry the version)."""
+    try:
+        tasks = list(backend.platform.describe_service(target).tasks)
+        for canary in backend.platform.list_canaries(target):
+            if canary.deployment_id:
+                tasks += backend.platform.canary_tasks(target, canary.deployment_id)
+    except BackendError:
+        return {}
+    return {t.task_id: t.version for t in tasks}
+
+
+def _baseline(backend: Backend, store: Scratchpad, target: ServiceTarget, start: datetime, end: datetime,
+              errors: list[ErrorSignature]) -> Baseline | None:
+    """The window "new" is measured against: as long as this one, ending when the last deploy (before the
+    end of this window, within a day) started; else the window just before this one. Marks `errors`."""
+    span = max(end - start, timedelta(minutes=10))
+    last = next((d for d in store.list_deployments(target.key, target.environment, limit=20)
+                 if d.status not in _NO_CHANGE and d.started_at <= end and end - d.started_at <= timedelta(days=1)),
+                None)
+    if last is not None:
+        b_end = last.started_at
+        label = (f"the {_minutes(span)} before deploy {last.id} ({last.from_version or '?'} → {last.to_version})"
+                 " started")
+    else:
+        b_end = start
+        label = f"the {_minutes(span)} before this window"
+    try:
+        found = backend.logs.error_events(target, b_end - span, b_end, None, SCAN_LIMIT)
+    except BackendError:
+        return None
+    mark_new(errors, found.events)
+    return Baseline(label=label, start=b_end - span, end=b_end, total=found.total,
+                    deployment_id=last.id if last else None)
 
 
 def _incident(f: Findings) -> bool:
@@ -214,41 +185,3 @@ def _note(dep: DeploymentRecord, full: datetime | None, rose: datetime | None) -
     return f"errors rose {_minutes(rose - dep.started_at)} after the deploy of {what} started"
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}%"
-
-
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.0f} ms"
-
-
-def _evidence(f: Findings) -> list[str]:
-    items = [f"logs: {f.error_count} error events in {f.service} ({f.environment})",
-             f"metrics: error rate, p99 and request rate, this window vs the {_minutes(f.window_end - f.window_start)} before",
-             f"alarms: {len(f.alarms)} in ALARM"]
-    items += [f"scratchpad: deployment {d.deployment_id} ({d.from_version or '?'} → {d.to_version}, {d.status})"
-              for d in f.deployments]
-    return items + past.evidence(f.recall)
-
-
-def summarize(f: Findings) -> str:
-    window = f"{f.window_start:%H:%M}–{f.window_end:%H:%M} UTC"
-    lines = [f"{f.service} in {f.environment}, {window}: {f.error_count} error log events"
-             + (f" in {len(f.errors)} signature(s)." if f.errors else ".")]
-    for group in f.errors[:3]:
-        lines.append(f"  • {group.count}× \"{group.signature}\" (first {group.first_seen:%H:%M:%S},"
-                     f" last {group.last_seen:%H:%M:%S})")
-    lines.append(f"Error rate {_pct(f.current.error_rate_percent)} (before: {_pct(f.previous.error_rate_percent)}),"
-                 f" p99 {_ms(f.current.p99_ms)} (before: {_ms(f.previous.p99_ms)}),"
-                 f" {f.current.requests_per_minute or 0:,.0f} req/min (before:"
-                 f" {f.previous.requests_per_minute or 0:,.0f}).")
-    if f.alarms:
-        lines.append("Alarms: " + "; ".join(f"{a.name} ({a.reason})" for a in f.alarms))
-    else:
-        lines.append("No alarms in ALARM.")
-    for dep in f.deployments:
-        lines.append(f"Deployment {dep.deployment_id} {dep.from_version or '?'} → {dep.to_version}"
-                     f" ({dep.status}): {dep.note}.")
-    lines += past.answer_lines(f.recall)
-    lines.append("Evidence: " + "; ".join(f.evidence) + ".")
-    return "\n".join(lines)

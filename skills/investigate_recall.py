@@ -43,10 +43,26 @@ class Recalled(BaseModel):
     cite: str  # "postmortem-checkout-api-1.2.4-oom.md § Root cause", "deployment dep-…"
     score: float
     at: datetime | None = None
+    excerpt: list[str] = Field(default_factory=list)  # the section's first lines, as written (runbooks)
 
     @classmethod
-    def of(cls, hit: RecallHit) -> Recalled:
-        return cls(kind=hit.kind, title=title(hit), cite=cite(hit), score=hit.score, at=hit.at)
+    def of(cls, hit: RecallHit, quote: bool = False) -> Recalled:
+        return cls(kind=hit.kind, title=title(hit), cite=cite(hit), score=hit.score, at=hit.at,
+                   excerpt=excerpt(hit.text, hit.heading) if quote else [])
+
+
+def excerpt(text: str, heading: str = "", lines: int = 3, width: int = 160) -> list[str]:
+    """The first lines of a section, without its heading: what an answer quotes from a runbook."""
+    kept: list[str] = []
+    last = heading.split(" > ")[-1].strip().lower()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or (last and not kept and line.lower().endswith(last)):
+            continue
+        kept.append(line if len(line) <= width else line[: width - 1] + "…")
+        if len(kept) == lines:
+            break
+    return kept
 
 
 class RecallFindings(BaseModel):
@@ -125,7 +141,7 @@ def pick(results: list[list[RecallHit]], floors: Floors, since: datetime, lined_
     if best and best[0].score >= floors.runbook:
         # the best-matching runbook, at its Mitigate section when that section matched too
         same = [h for h in best if h.source == best[0].source]
-        found.runbook = Recalled.of(next((h for h in same if "mitigat" in h.heading.lower()), best[0]))
+        found.runbook = Recalled.of(next((h for h in same if "mitigat" in h.heading.lower()), best[0]), quote=True)
     for hit in history:
         if hit.score < floors.related or (hit.at is not None and hit.at >= since):
             continue
@@ -152,6 +168,9 @@ def answer_lines(found: RecallFindings | None) -> list[str]:
     if found.runbook is not None:
         parts.append(f"runbook: {found.runbook.cite}" if parts else f"Runbook: {found.runbook.cite}")
     lines = ["; ".join(parts) + "."] if parts else []
+    if found.runbook is not None and found.runbook.excerpt:
+        lines.append(f"{found.runbook.cite} says:")
+        lines += [f"  > {line}" for line in found.runbook.excerpt]
     if found.seen_before:
         lines.append("Seen before: " + "; ".join(
             f"{r.cite} ({r.at:%Y-%m-%d %H:%M} UTC, {r.title})" if r.at else f"{r.cite} ({r.title})"

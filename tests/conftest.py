@@ -16,6 +16,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The global switch (as pydantic-ai's ALLOW_MODEL_REQUESTS): a model client may only reach this machine
+    # (a local stand-in of the Messages API); a replayed cassette switches it on for its own duration.
+    import agent.model
+
+    monkeypatch.setattr(agent.model, "ALLOW_MODEL_REQUESTS", False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     # Instant sandbox time, a known requester, no colours, and nothing from the developer's shell.
     monkeypatch.setenv("RUNBOOK_TIME_SCALE", "0")
@@ -26,7 +35,8 @@ def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     # with knowledge.enabled: false.
     monkeypatch.setenv("RUNBOOK_KNOWLEDGE_ENABLED", "true" if request.node.get_closest_marker("recall") else "false")
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY", "SLACK_BOT_TOKEN", "RUNBOOK_CONFIG",
-                 "RUNBOOK_DATABASE_URL", "RUNBOOK_KNOWLEDGE_URL", "XDG_CONFIG_HOME"):
+                 "RUNBOOK_DATABASE_URL", "RUNBOOK_KNOWLEDGE_URL", "XDG_CONFIG_HOME", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.config/runbook/runbook.yaml of the developer's
     monkeypatch.chdir(tmp_path)

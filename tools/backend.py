@@ -19,7 +19,7 @@ from tools.models import (
     CanaryInfo,
     HealthCheckInfo,
     Image,
-    LogEvent,
+    LogSearch,
     MetricWindow,
     RolloutStatus,
     SecretCheck,
@@ -106,6 +106,10 @@ class Platform(Protocol):
 class Registry(Protocol):
     def find_image(self, repository: str, tag: str) -> Image | None: ...
 
+    def recent_images(self, repository: str, limit: int = 10) -> list[Image]:
+        """The repository's tagged images, most recently pushed first (what a person may deploy)."""
+        ...
+
 
 class Metrics(Protocol):
     def preflight(self, target: ServiceTarget) -> list[str]:
@@ -137,7 +141,11 @@ class Metrics(Protocol):
 class Logs(Protocol):
     def error_events(
         self, target: ServiceTarget, start: datetime, end: datetime, pattern: str | None = None, limit: int = 200
-    ) -> list[LogEvent]: ...
+    ) -> LogSearch:
+        """Error events between start and end (matching `pattern` if given): the newest `limit` of them,
+        oldest first, and the true count over the whole window. Reading goes to the end of the window
+        (a backend that pages keeps paging, empty pages included) up to a cap that it reports."""
+        ...
 
 
 class Incidents(Protocol):

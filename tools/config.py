@@ -170,11 +170,13 @@ class AgentConfig(_Strict):
     model: str = "claude-sonnet-4-6"
     bedrock_model: str = "anthropic.claude-sonnet-4-6"  # a Bedrock model id or inference profile
     region: str | None = None  # Bedrock region; default: the AWS configuration's
+    profile: str | None = None  # Bedrock: the AWS profile to sign with; default: the AWS credential chain's
     api_key_env: str = "ANTHROPIC_API_KEY"
     max_steps: int = Field(default=6, ge=1, le=20)  # model calls per request
     max_tokens: int = Field(default=1024, ge=64)
     max_retries: int = Field(default=2, ge=0)
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)  # one model call
+    deadline_seconds: float = Field(default=45.0, gt=0)  # one question: every model call and retry wait
 
 
 class KnowledgeConfig(_Strict):

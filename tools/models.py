@@ -167,6 +167,20 @@ class LogEvent(BaseModel):
     version: str | None = None
 
 
+class LogSearch(BaseModel):
+    """The error events of a window: the newest `limit` of them, and how many there were in all."""
+
+    events: list[LogEvent] = Field(default_factory=list)  # the newest matches, oldest first
+    total: int = 0  # every match counted over the window (a lower bound when not `complete`)
+    complete: bool = True  # False: reading stopped at a cap before the end of the window
+    note: str = ""  # why reading stopped, in a few words ("stopped after 10,000 events")
+
+    @property
+    def shown(self) -> str:
+        """The count as a person should read it: "547", or "at least 10,000" when reading stopped."""
+        return f"{self.total:,}" if self.complete else f"at least {self.total:,}"
+
+
 class Alarm(BaseModel):
     name: str
     state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]

@@ -44,9 +44,32 @@ def test_finds_the_errors_and_the_deploy_they_line_up_with() -> None:
     assert "errors rose" in deploy.note and "1.2.4" in deploy.note
     assert deploy.deployment_id in findings.answer and "Evidence:" in findings.answer
 
+    # signatures split by version and marked new or seen before the deploy (the baseline window)
+    assert findings.baseline is not None and findings.baseline.deployment_id == deploy.deployment_id
+    assert "1.2.4" in findings.by_version
+    oom = next(g for g in findings.errors if "OutOfMemoryError" in g.signature)
+    assert oom.new is True and set(oom.by_version) == {"1.2.4"} and oom.before == 0
+    assert "NEW: not in the 15 min before deploy" in findings.answer
+    # a concrete next step, with its command
+    [step] = findings.next_steps
+    assert step.command == "runbook rollback checkout-api --environment production --to 1.2.2"
+    assert "Next step: Roll back to 1.2.2" in findings.answer and step.command in findings.answer
+
     with runtime_for(sandbox_default_config()) as runtime:
         [logged] = runtime.store.list_investigations("checkout-api")
     assert logged.summary == findings.answer and logged.findings["error_count"] == findings.error_count
+
+
+def test_counts_are_true_past_the_first_page() -> None:
+    findings = _investigate("payments-api", window=60)
+    with runtime_for(sandbox_default_config()) as runtime:
+        every = runtime.backend("production").logs.error_events(
+            target_for(runtime.config, "payments-api", "production"), findings.window_start, findings.window_end,
+            None, 100_000)
+    assert findings.error_count == every.total == len(every.events) > 500  # not "500", the real number
+    assert findings.grouped == findings.error_count == sum(g.count for g in findings.errors)
+    assert f"{findings.error_count:,} error log events" in findings.answer
+    assert all(g.new is False for g in findings.errors)  # the card processor trouble was there before too
 
 
 def test_a_quiet_service_has_no_deploys_to_line_up() -> None:

@@ -48,6 +48,10 @@ def test_after_the_124_deploy_the_answer_cites_the_oom_postmortem_and_runbook(tm
     assert "postmortem 'checkout-api 1.2.4 rolled back: OOM under full load' (postmortem-checkout-api-1.2.4-oom.md § " \
         in findings.answer
     assert "runbook: out-of-memory.md" in findings.answer
+    # the runbook section is quoted, and the next step is the rollback the runbook and the deploy point to
+    assert f"{findings.recall.runbook.cite} says:" in findings.answer and "\n  > " in findings.answer
+    assert findings.recall.runbook.excerpt and findings.recall.runbook.excerpt[0] in findings.answer
+    assert "runbook rollback checkout-api --environment production --to 1.2.2" in findings.answer
     assert "recall: postmortem-checkout-api-1.2.4-oom.md" in findings.answer  # in the evidence too
     # the 1.2.4 deploy already lines up in time: it is not also "seen before"
     assert not [r for r in findings.recall.seen_before if r.kind == "deployment"]

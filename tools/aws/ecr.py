@@ -58,6 +58,28 @@ class EcrRegistry:
             pushed_at=image["imagePushedAt"],
         )
 
+    def recent_images(self, repository: str, limit: int = 10) -> list[Image]:
+        """Tagged images, most recently pushed first (one entry per tag)."""
+        registry_id, host, name = split_repository(repository)
+        kwargs: dict[str, object] = {"repositoryName": name, "filter": {"tagStatus": "TAGGED"}}
+        if registry_id:
+            kwargs["registryId"] = registry_id
+        details: list[dict] = []  # type: ignore[type-arg]
+        with aws_call("ecr:DescribeImages", f"ECR repository {name}"):
+            for page in self.session.client("ecr").get_paginator("describe_images").paginate(**kwargs):
+                details.extend(page.get("imageDetails", []))
+        details.sort(key=lambda d: d["imagePushedAt"], reverse=True)
+        base = f"{host}/{name}" if host else None
+        found: list[Image] = []
+        for image in details:
+            for tag in image.get("imageTags", []):
+                if len(found) < limit:
+                    uri = f"{base or self._repository_uri(name, registry_id)}:{tag}"
+                    found.append(Image(repository=repository, tag=tag, uri=uri, digest=image["imageDigest"],
+                                       size_bytes=int(image.get("imageSizeInBytes", 0)),
+                                       pushed_at=image["imagePushedAt"]))
+        return found
+
     def _repository_uri(self, name: str, registry_id: str | None) -> str:
         if name not in self._uris:
             kwargs: dict[str, object] = {"repositoryNames": [name]}

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from tools.models import Alarm, Image, LogEvent, MetricWindow, SecretCheck, ServiceTarget
+from tools.models import Alarm, Image, LogSearch, MetricWindow, SecretCheck, ServiceTarget
 from tools.sandbox.fleet import SandboxFleet
 from tools.sandbox.state import AlarmRecord
-from tools.sandbox.traffic import TrafficSource
+from tools.sandbox.traffic import LOG_PERIOD_SECONDS, TrafficSource
 
 ALARM_WINDOW = timedelta(minutes=3)
 MIN_ALARM_ERRORS = 10  # an error-rate alarm needs at least this many errors in its window
@@ -26,6 +26,11 @@ class SandboxRegistry:
     def find_image(self, repository: str, tag: str) -> Image | None:
         images = self.fleet.store.read().images.get(repository, [])
         return next((i.model_copy() for i in images if i.tag == tag), None)
+
+    def recent_images(self, repository: str, limit: int = 10) -> list[Image]:
+        """The repository's images, most recently pushed first."""
+        images = self.fleet.store.read().images.get(repository, [])
+        return [i.model_copy() for i in sorted(images, key=lambda i: i.pushed_at, reverse=True)[:limit]]
 
 
 class SandboxMetrics:
@@ -73,8 +78,16 @@ class SandboxLogs:
         end: datetime,
         pattern: str | None = None,
         limit: int = 200,
-    ) -> list[LogEvent]:
-        return self.fleet.traffic(target).error_events(start, end, pattern, limit)
+    ) -> LogSearch:
+        """The newest `limit` lines and the exact count: every period of the window is read (the lines are
+        drawn from the same 10 s error counts as the metrics, so the count needs no lines)."""
+        source = self.fleet.traffic(target)
+        if pattern:
+            matching = source.error_events(start, end, pattern, 10**9)
+            return LogSearch(events=matching[-limit:] if limit > 0 else [], total=len(matching))
+        events = source.error_events(start, end, None, limit)
+        total = sum(p.errors for p in source.observe(None, start, end, LOG_PERIOD_SECONDS))
+        return LogSearch(events=events, total=max(total, len(events)))
 
 
 class SandboxIncidents:

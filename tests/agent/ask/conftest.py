@@ -45,8 +45,13 @@ def _record_mode(config: pytest.Config) -> str:
 
 @pytest.fixture
 def cassette(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """`with cassette("name"):` replays tests/agent/ask/cassettes/name.yaml."""
+    """`with cassette("name"):` replays tests/agent/ask/cassettes/name.yaml (the only place a test's model
+    client may name the real API's host: vcrpy answers, and an unmatched request fails)."""
+    import contextlib
+
     import vcr
+
+    import agent.model
 
     recorder = vcr.VCR(
         cassette_library_dir=str(CASSETTES),
@@ -56,7 +61,18 @@ def cassette(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         decode_compressed_response=True,
     )
     recorder.register_matcher("json_body", _json_body)
-    return lambda name: recorder.use_cassette(f"{name}.yaml")
+
+    @contextlib.contextmanager
+    def replay(name: str):  # type: ignore[no-untyped-def]
+        allowed = agent.model.ALLOW_MODEL_REQUESTS
+        agent.model.ALLOW_MODEL_REQUESTS = True
+        try:
+            with recorder.use_cassette(f"{name}.yaml") as tape:
+                yield tape
+        finally:
+            agent.model.ALLOW_MODEL_REQUESTS = allowed
+
+    return replay
 
 
 @pytest.fixture

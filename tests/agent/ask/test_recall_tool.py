@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest  # noqa: E402,I001
+import pytest
 
-from agent.conversation import _recall_early, ask
-from agent.router import Intent, Unknown, route
+from agent.conversation import ask
+from agent.router import Clarify, Intent, route
 from agent.runtime import runtime_as
-from agent.tools import Toolbox
+from agent.toolkit import Toolbox
+from agent.tools import CATALOGUE
 from memory.scratchpad import Scratchpad
 from tests.agent.cli_support import fleet_snapshot, run_cli
 from tools.config import sandbox_default_config
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.recall
 def test_recall_cites_file_and_section_and_changes_nothing(tmp_path: Path) -> None:
     config = sandbox_default_config()
     before = fleet_snapshot()
-    box = Toolbox(resources=runtime_as("dev", config), asker="dev")  # no requests allowed: none needed
+    box = Toolbox(catalogue=CATALOGUE, resources=runtime_as("dev", config), asker="dev")  # reads only
     result = box.run("recall", {"query": "Redis connection errors", "kinds": ["runbook"], "limit": 3})
     assert result.ok, result.text
     assert "redis-connection-errors.md" in result.text and "§" in result.text
@@ -43,7 +44,7 @@ def test_router_understands_recall_requests() -> None:
     last = route("what went wrong the last time we deployed payments-api?", config)
     assert isinstance(last, Intent) and last.args["kinds"] == ["deployment", "postmortem"]
     assert last.args["service"] == "payments-api"
-    assert isinstance(route("has this happened before?", config), Unknown)  # before what? it asks back
+    assert isinstance(route("has this happened before?", config), Clarify)  # before what? it asks back
     previous = Intent(tool="investigate", skill="investigate", args={"service": "checkout-api"},
                       topic="OutOfMemoryError: Java heap space")
     again = route("has this happened before?", config, previous)
@@ -64,13 +65,14 @@ def test_has_this_happened_before_follows_the_conversation() -> None:
     assert "postmortem" in reply.answer and "§" in reply.answer
 
 
-def test_a_lookup_starts_with_requests_that_recall_only() -> None:
+def test_a_lookup_starts_with_requests_that_recall_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    started: list[str] = []
+    monkeypatch.setattr(Toolbox, "start_recall_early", lambda self: started.append("early"))
     config = sandbox_default_config()
-    settings = runtime_as("dev", config).recall_settings
-    assert _recall_early("is checkout-api healthy?", config, settings) is None
-    early = _recall_early("any postmortems about OOM?", config, settings)
-    assert early is not None
-    early.close()
+    ask("is checkout-api healthy?", "r1", runtime_as("dev", config), model=None)
+    assert started == []
+    ask("any postmortems about OOM?", "r2", runtime_as("dev", config), model=None)
+    assert started == ["early"]
 
 
 def test_ask_cli_answers_a_runbook_question_offline() -> None:

@@ -129,8 +129,9 @@ def test_alarms_by_prefix_names_and_tags(backend: Backend, target: ServiceTarget
 
 def test_error_events(backend: Backend, target: ServiceTarget) -> None:
     now = datetime.now(UTC)
-    events = backend.logs.error_events(target, now - timedelta(minutes=5), now + timedelta(minutes=1))
-    assert [(e.message, e.task_id) for e in events] == [("ERROR payment timeout", "abc123")]
+    found = backend.logs.error_events(target, now - timedelta(minutes=5), now + timedelta(minutes=1))
+    assert [(e.message, e.task_id) for e in found.events] == [("ERROR payment timeout", "abc123")]
+    assert (found.total, found.complete) == (1, True)
 
 
 def test_secrets_readable_without_exposing_values(backend: Backend, world: World) -> None:

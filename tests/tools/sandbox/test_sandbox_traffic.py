@@ -110,9 +110,10 @@ def test_logs_follow_errors(backend: Backend, checkout: ServiceTarget) -> None:
     start = backend.clock.now()
     backend.clock.sleep(600)  # long enough that the canary's share surely logs a handful of pool errors
     end = backend.clock.now()
-    events = backend.logs.error_events(checkout, start, end, limit=10_000)
+    found = backend.logs.error_events(checkout, start, end, limit=10_000)
+    events = found.events
     counted = sum(backend.metrics.observe(checkout, v, start, end).errors for v in ("1.2.2", "1.2.5"))
-    assert len(events) == counted > 0
+    assert len(events) == counted == found.total > 0 and found.complete
     assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
     assert all(start <= e.timestamp < end and e.level == "ERROR" for e in events)
 
@@ -122,12 +123,13 @@ def test_logs_follow_errors(backend: Backend, checkout: ServiceTarget) -> None:
     assert any("ConnectionPool exhausted" in e.message for e in pool)
 
     matching = backend.logs.error_events(checkout, start, end, pattern="connectionpool", limit=5)
-    assert len(matching) == 5 and all("ConnectionPool" in e.message for e in matching)
+    assert len(matching.events) == 5 and all("ConnectionPool" in e.message for e in matching.events)
+    assert matching.total == sum("ConnectionPool" in e.message for e in events)  # every match counted
     newest = backend.logs.error_events(checkout, start, end, limit=3)
-    assert newest == events[-3:]
+    assert newest.events == events[-3:] and newest.total == counted  # the newest 3, and the true count
 
 
 def test_out_of_memory_logs_under_load(backend: Backend, checkout: ServiceTarget) -> None:
     window = full_load_window(backend, checkout, "1.2.4")
-    events = backend.logs.error_events(checkout, window.start, window.end, pattern="heap space")
+    events = backend.logs.error_events(checkout, window.start, window.end, pattern="heap space").events
     assert events and all(e.version == "1.2.4" for e in events)
