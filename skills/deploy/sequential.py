@@ -16,8 +16,9 @@ after a 30-minute approval wait, as often as anyone likes, and its error rate st
   - "fine": the mirror mixture over r_max / r_j against r_max is one when the canary is at least
     r_max times worse (the binomial family has monotone likelihood ratios in π).
   - "change": a Shiryaev–Roberts detector on the same l_b(r_j), R_b = (1 + R_{b−1})·exp(l_b). R_b + (N − b)
-    is a nonnegative supermartingale over a horizon of N points, so P(R reaches N/α within N points) ≤ α:
-    a canary that turns bad late is caught without first paying back the good evidence it built up.
+    is a nonnegative supermartingale over a horizon of N points, so P(R reaches N/α within N points) ≤ α
+    (`log_threshold` chains horizons for waits longer than planned): a canary that turns bad late is
+    caught without first paying back the good evidence it built up.
 * `RateEvidence` — a one-sample test that an event rate is above a limit p0 (the SLO checks: error
   rate above 1 %, or more than 1 % of requests slower than the p99 limit), mixing Binomial(n, c·p0)
   against Binomial(n, p0) over c > 1.
@@ -209,11 +210,21 @@ class RateEvidence:
                    requests=data["requests"], events=data["events"])
 
 
-def log_threshold(alpha: float, statement: str, horizon_points: int = 1) -> float:
-    """ln of the level a statement's statistic must reach: 1/α_i, or N/α_i for a change detector."""
+def log_threshold(alpha: float, statement: str, horizon_points: int = 1, points: int = 0) -> float:
+    """ln of the level a statement's statistic must reach: 1/α_i, or for a change detector N_k/α_k.
+
+    A change detector is planned for `horizon_points` points, but a wait may run longer (an approval
+    that expires on people's time while metrics run on a faster clock): epoch k ends at
+    N_k = horizon·2^k points and may spend α_i/2^(k+1), so P(a false alarm in epoch k) <= N_k/(N_k/α_k)
+    and all epochs together stay within α_i, however long the canary is watched.
+    """
     share = alpha * ALPHA_SHARES[statement]
-    scale = max(horizon_points, 1) if statement.endswith("_change") else 1
-    return math.log(scale / share)
+    if not statement.endswith("_change"):
+        return math.log(1 / share)
+    epoch_end, epoch = max(horizon_points, 1), 0
+    while points > epoch_end:
+        epoch_end, epoch = epoch_end * 2, epoch + 1
+    return math.log(epoch_end * 2 ** (epoch + 1) / share)
 
 
 # --- how much more evidence a verdict needs -------------------------------------------------------
@@ -321,7 +332,7 @@ class Comparison:
                 self.crossed[name] = self.crossed[name] | (value >= self.threshold(name))
 
     def threshold(self, statement: str) -> float:
-        return log_threshold(self.alpha, statement, self.horizon_points)
+        return log_threshold(self.alpha, statement, self.horizon_points, self.errors.points)
 
     def statistic(self, statement: str, ops: Ops = MATH) -> Any:
         """ln of the statement's statistic, or None when the comparison does not make it (no SLO set)."""

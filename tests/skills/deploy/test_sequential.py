@@ -150,8 +150,12 @@ def test_alpha_is_split_by_a_union_bound_within_each_side() -> None:
     healthy = sum(seq.ALPHA_SHARES[s] for s in seq.HEALTHY_STATEMENTS)
     assert unhealthy <= 1 + 1e-9 and healthy <= 1 + 1e-9
     assert seq.log_threshold(0.05, "errors_worse") == pytest.approx(math.log(1 / (0.05 * seq.ALPHA_SHARES["errors_worse"])))
-    assert seq.log_threshold(0.05, "errors_change", 186) == pytest.approx(
-        math.log(186 / (0.05 * seq.ALPHA_SHARES["errors_change"])))
+    share = 0.05 * seq.ALPHA_SHARES["errors_change"]
+    assert seq.log_threshold(0.05, "errors_change", 186) == pytest.approx(math.log(186 * 2 / share))
+    # past the planned horizon the detector keeps a valid budget: epoch k ends at 186·2^k and spends share/2^(k+1)
+    assert seq.log_threshold(0.05, "errors_change", 186, 186) == pytest.approx(math.log(186 * 2 / share))
+    assert seq.log_threshold(0.05, "errors_change", 186, 187) == pytest.approx(math.log(372 * 4 / share))
+    assert seq.log_threshold(0.05, "errors_change", 186, 1000) == pytest.approx(math.log(1488 * 16 / share))
 
 
 def test_more_requests_prediction() -> None:
