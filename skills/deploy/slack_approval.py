@@ -48,7 +48,7 @@ def refresh_card(ctx: DeployContext, record: ApprovalRecord) -> None:
     """Redraw a pending card after the canary's verdict changed (its buttons stay)."""
     if not record.slack_ts or not record.slack_channel or record.status != "pending":
         return
-    client = slack_api.client_for(ctx.config)
+    client = ctx.resources.slack()
     card = slack_cards.card_for_deployment(ctx.store, record.deployment_id, record.id)
     if client is None or card is None:
         return
