@@ -106,7 +106,8 @@ class MoreEvidence(BaseModel):
     verdict: Literal["healthy", "unhealthy"]
     requests: int | None  # None: cannot be estimated yet (no traffic)
     minutes: float | None = None  # at the canary's request rate so far
-    assumption: str = ""  # "if it is no worse than stable", "if it is 2x worse"
+    goal: str = ""  # "to show it healthy", "to catch a 2x regression"
+    assumption: str = ""  # what the estimate assumes: "it is no worse than stable", "it is 2x worse than stable"
 
 
 def about(count: float) -> str:
@@ -124,15 +125,16 @@ def span_of(seconds: float) -> str:
 
 
 def more_sentences(more: list[MoreEvidence]) -> list[str]:
-    """"To show it healthy: about 1,900 more canary requests (≈ 17 min) if it is no worse than stable"."""
+    """"To show it healthy: about 1,900 more canary requests (≈ 17 min at the current rate)"."""
     out = []
     for item in more:
-        goal = "To show it healthy" if item.verdict == "healthy" else "To catch it"
+        goal = item.goal or ("to show it healthy" if item.verdict == "healthy" else "to show it unhealthy")
+        goal = goal[:1].upper() + goal[1:]
         if item.requests is None:
             out.append(f"{goal}: not enough canary traffic yet to tell how long")
             continue
-        minutes = "" if item.minutes is None else f" (≈ {max(1, round(item.minutes))} min)"
-        out.append(f"{goal}: about {about(item.requests)} more canary requests{minutes} {item.assumption}")
+        minutes = "" if item.minutes is None else f" (≈ {max(1, round(item.minutes))} min at the current rate)"
+        out.append(f"{goal}: about {about(item.requests)} more canary requests{minutes}")
     return out
 
 

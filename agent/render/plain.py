@@ -174,7 +174,7 @@ class PlainRenderer:
     def _on_canary_verdict_changed(self, event: CanaryVerdictChanged) -> None:
         self._canary_verdict = event.verdict
         lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
-        self._line(text_of(lines[0]) + " (while waiting for approval)")
+        self._line(text_of(lines[0]) + ", while waiting for approval")
         self._lines([text_of(line) for line in lines[1:]])
 
     def _on_approval_requested(self, event: ApprovalRequested) -> None:

@@ -221,7 +221,7 @@ class RichRenderer:
     def _on_canary_verdict_changed(self, event: CanaryVerdictChanged) -> None:
         self._canary_verdict = event.verdict
         lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
-        lines[0] = lines[0] + [(" (while waiting for approval)", DIM)]
+        lines[0] = lines[0] + [(", while waiting for approval", DIM)]
         self._print(*[styled(line) for line in lines])
 
     def _on_approval_requested(self, event: ApprovalRequested) -> None:

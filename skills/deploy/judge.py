@@ -79,18 +79,19 @@ def _more(ev: Evidence) -> list[MoreEvidence]:
     rate = ev.requests_per_minute
     metrics = ["errors"] + (["slow"] if ev.latency_counted else [])
 
-    def item(verdict: str, values: list[float | None], pick: str, assumption: str) -> MoreEvidence:
+    def item(verdict: str, values: list[float | None], pick: str, goal: str, assumption: str) -> MoreEvidence:
         known = [v for v in values if v is not None]
         n = None if len(known) < len(values) and pick == "max" or not known else (max(known) if pick == "max"
                                                                                   else min(known))
         minutes = None if n is None or not rate else n / rate
         return MoreEvidence(verdict=verdict, requests=None if n is None else round(n),  # type: ignore[arg-type]
-                            minutes=minutes, assumption=assumption)
+                            minutes=minutes, goal=goal, assumption=assumption)
 
     fine = [seq.more_requests_share(getattr(cmp, m), "fine", cmp.threshold(f"{m}_fine")) for m in metrics]
     worse = [seq.more_requests_share(getattr(cmp, m), "worse", cmp.threshold(f"{m}_worse")) for m in metrics]
-    return [item("healthy", fine, "max", "if it is no worse than stable"),
-            item("unhealthy", worse, "min", f"if it is {seq.R_MAX:g}x worse than stable")]
+    return [item("healthy", fine, "max", "to show it healthy", "it is no worse than stable"),
+            item("unhealthy", worse, "min", f"to catch a {seq.R_MAX:g}x regression",
+                 f"it is {seq.R_MAX:g}x worse than stable")]
 
 
 def judge_canary(ev: Evidence, limits: Thresholds, health_checks_passing: bool) -> Judgement:

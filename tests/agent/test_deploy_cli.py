@@ -50,7 +50,7 @@ def test_successful_deploy_follows_the_seed_and_changes_the_fleet() -> None:
         "✓ All secrets accessible", "✓ Health check endpoint: /health", "Configuration validated ✓",
         "Step 3/6: Canary Deployment (10%)", "✓ Task definition: checkout-api:45",
         "Deploying canary (1 of 11 tasks, ~9% of traffic)", "Check 3/3: ✓ Healthy", "Canary Metrics",
-        "? Verdict: inconclusive after 60s", "To show it healthy: about", "To catch it: about",
+        "? Verdict: inconclusive after 60s", "To show it healthy: about", "To catch a 2x regression: about",
         "Canary not shown unhealthy after 60s (inconclusive)",
         "Step 4/6: Request Approval", "APPROVAL REQUIRED", "Risk Level: HIGH", "Verdict: inconclusive after 60s",
         "Approving before a verdict is an override, recorded as one",

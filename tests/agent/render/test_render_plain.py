@@ -179,8 +179,8 @@ def test_failed_rollout_and_odd_input_do_not_crash() -> None:
 def test_an_inconclusive_canary_says_how_much_more_each_verdict_needs() -> None:
     from skills.events import CanaryJudged, CanaryVerdictChanged, MoreEvidence
 
-    more = [MoreEvidence(verdict="healthy", requests=2734, minutes=26.6, assumption="if it is no worse than stable"),
-            MoreEvidence(verdict="unhealthy", requests=1412, minutes=13.7, assumption="if it is 2x worse than stable")]
+    more = [MoreEvidence(verdict="healthy", requests=2734, minutes=26.6, goal="to show it healthy"),
+            MoreEvidence(verdict="unhealthy", requests=1412, minutes=13.7, goal="to catch a 2x regression")]
     judged = CanaryJudged(verdict="inconclusive", observed_seconds=60, canary_requests=108, more=more)
     changed = CanaryVerdictChanged(verdict="healthy", previous="inconclusive", observed_seconds=400,
                                    canary_requests=730)
@@ -190,9 +190,9 @@ def test_an_inconclusive_canary_says_how_much_more_each_verdict_needs() -> None:
     out = render([judged, changed])
     assert_in_order(out, [
         "? Verdict: inconclusive after 60s (108 canary requests)",
-        "To show it healthy: about 2,700 more canary requests (≈ 27 min) if it is no worse than stable",
-        "To catch it: about 1,400 more canary requests (≈ 14 min) if it is 2x worse than stable",
-        "✓ Verdict: healthy after 6 min (730 canary requests) (while waiting for approval)",
+        "To show it healthy: about 2,700 more canary requests (≈ 27 min at the current rate)",
+        "To catch a 2x regression: about 1,400 more canary requests (≈ 14 min at the current rate)",
+        "✓ Verdict: healthy after 6 min (730 canary requests), while waiting for approval",
     ])
     assert box[1] == "Threshold: 500ms Current: 140ms ? (inconclusive)" and box[2] == "1.1% slower than 180ms (stable 1%)"
 
