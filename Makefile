@@ -28,10 +28,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## eval: accuracy of the routing, investigate and recall sets
+## eval: accuracy of the routing, investigate and recall sets; the canary judge on the sandbox over 40 seeds
 eval: $(STAMP)
 	$(BIN)/python evals/run.py
 	$(BIN)/python evals/recall/run.py
+	$(BIN)/python evals/sandbox_judge.py
 
 ## bench: every benchmark (medians): CLI and deploy, ask, Slack acks, AWS API calls, recall at 10,000 entries,
 ## and the canary judge against today's, the seed's and Wald's (quick: ~2,000 runs per cell; --full for 10,000)

@@ -139,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
           f" ({100 * np.mean(regression.new_unhealthy > 0):.1f}% caught), SPRT at alpha {error_alpha:g},"
           f" beta 0.05, baseline known: {_secs(sprt_mean)} -> {ratio:.2f}x")
 
+    # The information limit: the best test that *knows* the stable's rate, at alpha = beta = 5% for this
+    # one statement alone (the new judge shares alpha among its statements and cannot know the rate).
+    limit = simulate(Scenario("limit", 0.005, 0.01), runs, 0.05 / seq.ALPHA_SHARES["errors_worse"],
+                     args.seed + 42, with_latency=False)
+    print(f"Information limit: Wald's SPRT knowing the stable's rate, alpha = beta = 5%, catches 0.5% -> 1% within"
+          f" 30 min in {100 * limit.rate_by('sprt', HORIZON_SECONDS):.1f}% of runs")
+
     print('\n"About N more canary requests" at 60 s, median over runs (predicted / realised):')
     six = 60 // POINT_SECONDS
     for label, result, side, first in (("0.5% -> 1%, until unhealthy", regression, "worse", regression.new_unhealthy),

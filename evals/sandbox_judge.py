@@ -56,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         how = Counter(("succeeded" if r.exit_code == 0 else f"exit {r.exit_code} in the {r.ended_in}") +
                       (" (override)" if r.override else "") for r in mine)
         caught = [r.minutes_to_unhealthy for r in mine if r.minutes_to_unhealthy is not None]
+        shown = [r.minutes_to_healthy for r in mine if r.minutes_to_healthy is not None]
         detail = ", ".join(f"{n} {what}" for what, n in how.most_common())
         if caught:
             detail += f"; judged unhealthy after a median {statistics.median(caught):.1f} min"
+        if shown:
+            detail += f"; {len(shown)} judged healthy, after a median {statistics.median(shown):.1f} min"
         print(f"  {version:<8}{behaves:<26}{'success' if healthy else 'failure':<11}"
               f"{len(good):>6} of {len(mine):<3}   {detail}")
         verb = "succeeded" if healthy else "failed"

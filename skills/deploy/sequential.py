@@ -38,7 +38,7 @@ Grid = tuple[tuple[float, float], ...]  # (relative risk r_j, weight w_j), weigh
 
 # Relative risks the "worse" mixtures bet on. Errors: concentrated on 2x (0.5 % -> 1 %). Slow requests:
 # a p99 1.5x / 2x higher moves the share of requests above the old p99 from 1 % to ~5 % / ~12 %.
-ERROR_GRID: Grid = ((1.8, 0.8), (3.0, 0.1), (6.0, 0.1))
+ERROR_GRID: Grid = ((2.0, 0.8), (3.0, 0.1), (6.0, 0.1))
 SLOW_GRID: Grid = ((2.0, 0.3), (4.0, 0.3), (8.0, 0.4))
 R_MAX = 2.0  # "healthy": the canary's rate is less than R_MAX times the stable's
 RATE_GRID: Grid = ((1.5, 0.25), (2.0, 0.5), (3.0, 0.25))  # SLO: multiples of the limit
@@ -49,12 +49,12 @@ _Q_EDGE = 1e-9
 # that is at least r_max times worse on some metric. No canary is both, so each side may spend the whole
 # α, split among its own statements: P(the verdict is wrong) <= α whatever the truth.
 ALPHA_SHARES: dict[str, float] = {
-    "errors_worse": 0.5,
-    "slow_worse": 0.1,
+    "errors_worse": 0.3,
+    "slow_worse": 0.05,
     "errors_slo": 0.1,
     "slow_slo": 0.1,
-    "errors_change": 0.1,
-    "slow_change": 0.1,
+    "errors_change": 0.4,
+    "slow_change": 0.05,
     "errors_fine": 0.5,
     "slow_fine": 0.5,
 }

@@ -161,7 +161,7 @@ def test_dry_run_changes_nothing() -> None:
     result = deploy("--dry-run")
     assert result.exit_code == 0, result.output
     assert "DRY RUN — NOTHING CHANGED" in result.output and "Step 3/6" not in result.output
-    assert "Canary: 1 of 10 tasks" in result.output
+    assert "Canary: 1 of 11 tasks, ~9% of traffic, 3 health checks, then judged against the stable" in result.output
     assert fleet_snapshot() == before
 
 

@@ -64,6 +64,7 @@ class JudgedRun:
     override: bool  # approved while the canary was still inconclusive
     verdict_at_approval: str | None  # the canary's verdict when the approval came (None: none came)
     minutes_to_unhealthy: float | None  # world minutes from the end of the health checks, if judged unhealthy
+    minutes_to_healthy: float | None = None  # likewise, if judged healthy
 
 
 NEAR_THRESHOLD = {"1.2.6": "healthy", "1.2.7": "2x errors", "1.2.8": "2x p99", "1.2.9": "5x errors after 10 min"}
@@ -102,8 +103,9 @@ def deploy_approved_after(workdir: Path, version: str, seed: int, wait_minutes: 
             seen["requested"] = event.at
         if isinstance(event, CanaryJudged | CanaryVerdictChanged):
             verdict.append(event.verdict)
-        if isinstance(event, MetricsObserved) and event.verdict == "unhealthy" and "unhealthy_after" not in seen:
-            seen["unhealthy_after"] = event.elapsed_seconds / 60
+        if isinstance(event, MetricsObserved) and event.phase != "validation" and event.verdict in (
+                "unhealthy", "healthy"):
+            seen.setdefault(f"{event.verdict}_after", event.elapsed_seconds / 60)
         if isinstance(event, ApprovalDecided):
             seen["decided"] = event
         if isinstance(event, DeployFinished):
@@ -138,4 +140,5 @@ def deploy_approved_after(workdir: Path, version: str, seed: int, wait_minutes: 
     ended_in = "" if code == 0 else {3: "canary step", 4: "approval wait", 5: "rollout", 6: "validation"}.get(
         step[0], f"step {step[0]}")
     return JudgedRun(version, seed, code, outcome, ended_in, bool(getattr(decided, "override", False)),
-                     seen.get("verdict_at_approval"), seen.get("unhealthy_after"))  # type: ignore[arg-type]
+                     seen.get("verdict_at_approval"), seen.get("unhealthy_after"),  # type: ignore[arg-type]
+                     seen.get("healthy_after"))  # type: ignore[arg-type]
