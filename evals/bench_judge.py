@@ -86,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     long_runs = max(runs // 2, 500)
     started = time.monotonic()
     alpha = args.alpha
-    error_alpha = alpha * seq.ALPHA_SHARES["errors_worse"]
+    error_alpha = alpha * seq.DECISION_SHARES["canary"] * seq.ALPHA_SHARES["errors_worse"]
 
-    print(f"Canary judge benchmark: {runs:,} runs per cell, alpha = {alpha:g} (error statement {error_alpha:g}).")
+    print(f"Canary judge benchmark: {runs:,} runs per cell, alpha = {alpha:g} for the deploy"
+          f" ({seq.DECISION_SHARES['canary']:g} of it for the canary; its error statement {error_alpha:g}).")
     print("Traffic per 10 s point: canary Poisson(20) and stable Poisson(180) requests, binomial errors,")
     print("lognormal latency (sigma 0.6). SPRT: the canary against the stable's true rate, p0 vs 2 p0.\n")
     print(_row("", list(JUDGES)))
@@ -141,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # The information limit: the best test that *knows* the stable's rate, at alpha = beta = 5% for this
     # one statement alone (the new judge shares alpha among its statements and cannot know the rate).
-    limit = simulate(Scenario("limit", 0.005, 0.01), runs, 0.05 / seq.ALPHA_SHARES["errors_worse"],
-                     args.seed + 42, with_latency=False)
+    limit = simulate(Scenario("limit", 0.005, 0.01), runs,
+                     0.05 / seq.ALPHA_SHARES["errors_worse"] / seq.DECISION_SHARES["canary"], args.seed + 42,
+                     with_latency=False)
     print(f"Information limit: Wald's SPRT knowing the stable's rate, alpha = beta = 5%, catches 0.5% -> 1% within"
           f" 30 min in {100 * limit.rate_by('sprt', HORIZON_SECONDS):.1f}% of runs")
 

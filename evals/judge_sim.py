@@ -124,7 +124,8 @@ def simulate(scenario: Scenario, runs: int, alpha: float = 0.05, seed: int = 0,
 
     slow_bad = _above(z_ref - mu_c_bad / SIGMA)  # the canary's true share above the reference
     over_good, over_bad = (float(_above(np.array([z_limit - mu / SIGMA]))[0]) for mu in (mu_s, mu_c_bad))
-    judge = seq.Comparison(alpha=alpha, horizon_points=points, error_limit=ERROR_LIMIT, slow_limit=0.01)
+    canary_alpha = alpha * seq.DECISION_SHARES["canary"]  # as the deploy does: the rest is validation's
+    judge = seq.Comparison(alpha=canary_alpha, horizon_points=points, error_limit=ERROR_LIMIT, slow_limit=0.01)
     healthy_first = np.zeros(runs, dtype=int)
     unhealthy_first = np.zeros(runs, dtype=int)
     wilson_first = np.zeros(runs, dtype=int)
@@ -133,7 +134,7 @@ def simulate(scenario: Scenario, runs: int, alpha: float = 0.05, seed: int = 0,
     sprt_stop = np.zeros(runs, dtype=int)
     # SPRT, given the stable's true rates
     latency_case = scenario.canary_p99 != scenario.stable_p99
-    sprt_alpha = alpha * seq.ALPHA_SHARES["slow_worse" if latency_case else "errors_worse"]
+    sprt_alpha = canary_alpha * seq.ALPHA_SHARES["slow_worse" if latency_case else "errors_worse"]
     upper, lower = math.log(0.95 / sprt_alpha), math.log(0.05 / (1 - sprt_alpha))
     p0 = tail if latency_case else np.full(runs, scenario.stable_error)  # the stable's true rate
     p1 = 2 * p0

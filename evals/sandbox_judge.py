@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         verb = "succeeded" if healthy else "failed"
         headline.append(f"{version} {verb} {len(good)}/{len(mine)}")
         ok_all &= len(good) >= round(TARGET * len(mine) / 40)
+    unexpected = [r for r in runs if (r.exit_code == 0) is not (NEAR_THRESHOLD[r.version] == "healthy")]
+    if unexpected:
+        print("\n  Not as expected:")
+    for r in unexpected:
+        print(f"    {r.version} seed {r.seed}: exit {r.exit_code} in the {r.ended_in or 'end'}"
+              f" ({'; '.join(r.observations[:2])})")
     print(f"\n({time.monotonic() - started:.0f}s)")
     print("sandbox judge: " + ", ".join(headline))
     return 0 if ok_all else 1

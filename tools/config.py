@@ -93,7 +93,9 @@ class JudgeConfig(_Strict):
     canary or after an hour's approval wait): a canary no worse than stable is rolled back with
     probability at most alpha, and one twice as bad is called healthy with probability at most alpha.
     It is split by a union bound among the statements behind each verdict (error rate and slow
-    requests against stable, the SLO checks, the late-degradation detectors).
+    requests against stable, the SLO checks, the late-degradation detectors) and between the canary
+    and post-deploy validation, so a deploy of a version no worse than the running one is stopped
+    anywhere with probability at most alpha.
     """
 
     alpha: float = Field(default=0.05, gt=0, le=0.5)

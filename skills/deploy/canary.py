@@ -193,7 +193,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         judgement = no_data(judgement, watch.observed_seconds, limits)
     ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=elapsed,
                           more=judgement.more, canary_requests=judgement.canary_requests,
-                          alpha=ctx.config.judge.alpha))
+                          alpha=watch.evidence.comparison.alpha))
     if judgement.verdict == "unhealthy" or judgement.reasons:
         return update | fail(f"Canary {judgement.verdict} after {elapsed}s observation", judgement.reasons)
     update |= {"canary_summary": summary_lines(judgement, watch.observed_seconds),

@@ -15,6 +15,7 @@ from datetime import datetime
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.evidence import CanaryPlan, CanaryWatch, reference_p99
 from skills.deploy.judge import Judgement, fmt_ms, fmt_percent, judge_canary, verdict_lines
+from skills.deploy.sequential import DECISION_SHARES
 from skills.events import MetricsObserved
 
 PERIOD_SECONDS = 10
@@ -37,8 +38,9 @@ def new_plan(ctx: DeployContext, state: DeployState) -> CanaryPlan:
 
 def open_watch(ctx: DeployContext, plan: CanaryPlan, stable_version: str) -> CanaryWatch:
     limits = ctx.thresholds
+    alpha = ctx.config.judge.alpha * DECISION_SHARES["canary"]
     return CanaryWatch(ctx.backend.metrics, ctx.target, ctx.request.version, stable_version, plan,
-                       ctx.config.judge.alpha, limits.error_rate_percent, limits.p99_latency_ms)
+                       alpha, limits.error_rate_percent, limits.p99_latency_ms)
 
 
 def judge_now(ctx: DeployContext, watch: CanaryWatch, healthy: bool) -> Judgement:

@@ -49,15 +49,19 @@ _Q_EDGE = 1e-9
 # that is at least r_max times worse on some metric. No canary is both, so each side may spend the whole
 # α, split among its own statements: P(the verdict is wrong) <= α whatever the truth.
 ALPHA_SHARES: dict[str, float] = {
-    "errors_worse": 0.3,
+    "errors_worse": 0.4,
     "slow_worse": 0.05,
     "errors_slo": 0.1,
     "slow_slo": 0.1,
-    "errors_change": 0.4,
+    "errors_change": 0.3,
     "slow_change": 0.05,
     "errors_fine": 0.5,
     "slow_fine": 0.5,
 }
+# The deploy is one decision with two tests in it: the canary, and post-deploy validation (after vs
+# before). The configured α is split between them by the same union bound, so a deploy whose new
+# version is no worse is stopped anywhere with probability at most α.
+DECISION_SHARES: dict[str, float] = {"canary": 0.8, "validation": 0.2}
 UNHEALTHY_STATEMENTS = ("errors_worse", "slow_worse", "errors_slo", "slow_slo", "errors_change", "slow_change")
 HEALTHY_STATEMENTS = ("errors_fine", "slow_fine")
 

@@ -16,6 +16,7 @@ from skills.deploy.canary import HealthEvery
 from skills.deploy.context import DeployContext, DeployState
 from skills.deploy.evidence import Evidence, reference_p99
 from skills.deploy.judge import Judgement, evaluate_validation, improvement_lines
+from skills.deploy.sequential import DECISION_SHARES
 from skills.events import MetricsObserved, Progress, StepFinished, StepStarted
 from tools.models import MetricWindow
 
@@ -49,7 +50,8 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
     reference = (state.get("canary_plan") or {}).get("reference_ms")
     if reference is None:
         reference = reference_p99(metrics, target, old, deploy_start, window)
-    evidence = Evidence.start(ctx.config.judge.alpha, math.ceil(window / PERIOD_SECONDS), limits.error_rate_percent,
+    alpha = ctx.config.judge.alpha * DECISION_SHARES["validation"]
+    evidence = Evidence.start(alpha, math.ceil(window / PERIOD_SECONDS), limits.error_rate_percent,
                               limits.p99_latency_ms, reference)
     thresholds = evidence.thresholds_ms
     before = metrics.observe(target, old, deploy_start - timedelta(seconds=window), deploy_start, PERIOD_SECONDS,

@@ -65,6 +65,7 @@ class JudgedRun:
     verdict_at_approval: str | None  # the canary's verdict when the approval came (None: none came)
     minutes_to_unhealthy: float | None  # world minutes from the end of the health checks, if judged unhealthy
     minutes_to_healthy: float | None = None  # likewise, if judged healthy
+    observations: tuple[str, ...] = ()  # the summary's observations (why it failed)
 
 
 NEAR_THRESHOLD = {"1.2.6": "healthy", "1.2.7": "2x errors", "1.2.8": "2x p99", "1.2.9": "5x errors after 10 min"}
@@ -90,9 +91,13 @@ def deploy_approved_after(workdir: Path, version: str, seed: int, wait_minutes: 
     data = yaml.safe_load(resources.files("tools.sandbox").joinpath("default_config.yaml").read_text())
     data["sandbox"]["seed"] = seed
     data["environments"]["production"]["approval"].update(
-        slack=False, terminal=True, allow_self_approval=True, expires_after_seconds=86_400)
+        # expiry runs on wall time: 5 min is ample for a 30 min world-time wait on instant time, and ends a
+        # run whose approval would be refused rather than letting it hang
+        slack=False, terminal=True, allow_self_approval=True, expires_after_seconds=300)
     (workdir / "runbook.yaml").write_text(yaml.safe_dump(data))
-    environ = dict(os.environ) | {"RUNBOOK_TIME_SCALE": "0", "RUNBOOK_KNOWLEDGE_ENABLED": "false"}
+    # dev requests and (self-approval allowed here) approves: one of the sandbox's simulated approvers
+    environ = dict(os.environ) | {"RUNBOOK_TIME_SCALE": "0", "RUNBOOK_KNOWLEDGE_ENABLED": "false",
+                                  "RUNBOOK_USER": "dev"}
     environ.pop("RUNBOOK_CONFIG", None)
     seen: dict[str, object] = {}
     verdict: list[str] = []
@@ -141,4 +146,4 @@ def deploy_approved_after(workdir: Path, version: str, seed: int, wait_minutes: 
         step[0], f"step {step[0]}")
     return JudgedRun(version, seed, code, outcome, ended_in, bool(getattr(decided, "override", False)),
                      seen.get("verdict_at_approval"), seen.get("unhealthy_after"),  # type: ignore[arg-type]
-                     seen.get("healthy_after"))  # type: ignore[arg-type]
+                     seen.get("healthy_after"), tuple(getattr(finished, "observations", ())))  # type: ignore[arg-type]
