@@ -90,6 +90,7 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
             routing = route(question, runtime.config, lambda: _previous(saver(), thread), now)
             toolbox = Toolbox(catalogue=CATALOGUE if catalogue is None else catalogue, resources=runtime,
                               asker=runtime.user, allow_requests=asks_for_change(routing), refusal=_refusal(routing),
+                              asked=routing if asks_for_change(routing) else None,
                               on_event=on_event or (lambda event: None))
             parts = routing.parts if isinstance(routing, Compound) else [routing]
             if any(isinstance(p, Intent) and p.tool in ("investigate", "recall") for p in parts):
