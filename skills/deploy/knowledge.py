@@ -9,11 +9,14 @@ deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from memory.recall_lookup import RecallLookup, RecallQuery, RecallUnavailable, recall_with
 from skills.deploy.context import DeployContext
 from skills.events import CheckPassed, Progress
+
+log = logging.getLogger(__name__)
 
 
 def start_deploy_runbook_lookup(ctx: DeployContext) -> RecallLookup | None:
@@ -37,7 +40,8 @@ def show_deploy_runbook(ctx: DeployContext, wait: float) -> None:
     ctx.runbook_hint = None
     try:
         [hits] = lookup.result(wait)
-    except (RecallUnavailable, ValueError):
+    except (RecallUnavailable, ValueError) as exc:
+        log.info("no deploy runbook hint: %s", exc)
         return
     hit = next((h for h in hits if "deploy" in f"{h.title} {h.heading}".lower()), None)
     if hit is None:

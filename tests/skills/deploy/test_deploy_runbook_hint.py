@@ -17,7 +17,8 @@ from tests.agent.cli_support import RUNBOOK, colleague
 pytestmark = [pytest.mark.recall, pytest.mark.timeout(600)]
 
 PROBE = """
-import sys
+import logging, sys
+logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 sys.argv = ["runbook", "deploy", "checkout-api", "--version", "1.2.3", "-e", "production", "-o", "json"]
 from agent.cli import main
 try:
