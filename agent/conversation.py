@@ -96,9 +96,7 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
                               on_event=on_event or (lambda event: None))
             parts = routing.parts if isinstance(routing, Compound) else [routing]
             if any(isinstance(p, Intent) and p.tool in ("investigate", "recall") for p in parts):
-                import memory.scratchpad  # noqa: F401 - the lookup syncs the scratchpad first: it forks with it
-
-                toolbox.start_recall_early()  # chromadb loads in a forked child while LangGraph loads here
+                toolbox.start_recall_early()  # chromadb loads in a child process while LangGraph loads here
             return _run(question, session_id, runtime, model, routing, toolbox, saver(), thread)
         finally:
             if toolbox is not None:

@@ -183,7 +183,7 @@ class Toolbox:
 
     def start_recall_early(self) -> None:
         """Start a lookup now, for a request that will likely recall: loading chromadb and the model in a
-        forked child overlaps with the rest of the request. Never fails (the tool starts its own)."""
+        child process overlaps with the rest of the request. Never fails (the tool starts its own)."""
         from agent.tool_recall import prestart
 
         if self.recall_lookup is None:
