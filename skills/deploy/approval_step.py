@@ -84,6 +84,7 @@ def wait_for_decision(
     verdict = canary_verdict
     health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     offer_prompt = ctx.terminal_prompt is not None and policy.terminal and policy.allow_self_approval
+    entered = ctx.wall_now()
     while True:
         record = store.get_approval(approval_id)
         if record is None:
@@ -123,6 +124,9 @@ def wait_for_decision(
             if record.status == "approved" and not bound:
                 return {"status": "aborted", "by": record.decided_by, "at": None,
                         "reason": "the approval is bound to another deployment or image"}
+            degraded = _degraded_since(ctx, record, entered, watch, health, horizon)
+            if degraded:
+                return {"status": "aborted", "by": record.decided_by, "at": None, "reason": degraded}
             return {"status": record.status, "by": record.decided_by, "reason": record.reason,
                     "at": record.decided_at.isoformat() if record.decided_at else None,
                     "override": "override" if gate.is_override(record) else None}
@@ -132,3 +136,16 @@ def wait_for_decision(
         spent = time.monotonic() - started
         if spent < MIN_POLL_WALL_SECONDS:
             time.sleep(MIN_POLL_WALL_SECONDS - spent)
+
+
+def _degraded_since(ctx: DeployContext, record: Any, entered: Any, watch: Any, health: Any, horizon: float) -> str | None:
+    """An approval given before this wait began (the deploy was resumed after its process died) was given on
+    evidence the canary has added to since: judge it again up to now before the rollout; the reason to
+    stop, or None."""
+    if record.status != "approved" or watch is None or record.decided_at is None or record.decided_at >= entered:
+        return None
+    judgement = judge_now(ctx, watch, health())
+    ctx.emit(observed_event("approval_wait", judgement, watch, horizon, True))
+    if judgement.verdict != "unhealthy":
+        return None
+    return "canary degraded since the approval (judged again on resume): " + "; ".join(judgement.reasons)
