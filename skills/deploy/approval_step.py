@@ -85,6 +85,8 @@ def wait_for_decision(
     health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     offer_prompt = ctx.terminal_prompt is not None and policy.terminal and policy.allow_self_approval
     entered = ctx.wall_now()
+    if ctx.heartbeat is not None:
+        ctx.heartbeat.beat()  # the lock is fresh as the wait begins (a resumed deploy's may be old)
     while True:
         record = store.get_approval(approval_id)
         if record is None:

@@ -127,7 +127,7 @@ def test_denial_removes_the_canary() -> None:
 
 def test_expired_request_aborts_and_removes_the_canary() -> None:
     config = yaml.safe_load(resources.files("tools.sandbox").joinpath("default_config.yaml").read_text())
-    config["environments"]["production"]["approval"]["expires_after_seconds"] = 30
+    config["environments"]["production"]["approval"]["expires_after_seconds"] = 4
     Path("runbook.yaml").write_text(yaml.safe_dump(config))
     result = deploy()
     assert result.exit_code == 5, result.output

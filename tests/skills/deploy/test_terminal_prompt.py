@@ -77,7 +77,7 @@ def test_no_prompt_for_the_requester_in_production(monkeypatch) -> None:  # type
     import yaml
 
     config = yaml.safe_load(resources.files("tools.sandbox").joinpath("default_config.yaml").read_text())
-    config["environments"]["production"]["approval"]["expires_after_seconds"] = 30
+    config["environments"]["production"]["approval"]["expires_after_seconds"] = 4
     config["environments"]["production"]["approval"]["slack"] = False
     Path("runbook.yaml").write_text(yaml.safe_dump(config))
     questions: list[str] = []

@@ -101,7 +101,7 @@ def test_near_threshold_versions(backend: Backend, checkout: ServiceTarget) -> N
 
 
 def test_late_degrading_version_is_fine_for_ten_minutes(backend: Backend, checkout: ServiceTarget) -> None:
-    backend.platform.start_canary(checkout, new_revision(backend, checkout, "1.2.9"), 1)
+    backend.platform.start_canary(checkout, "dep-test", new_revision(backend, checkout, "1.2.9"), 1)
     start = backend.clock.now()
     backend.clock.sleep(1800)
     early = backend.metrics.observe(checkout, "1.2.9", start, start + timedelta(minutes=9))
@@ -109,7 +109,7 @@ def test_late_degrading_version_is_fine_for_ten_minutes(backend: Backend, checko
     assert rates(early)[0] < 1.5 and rates(late)[0] > 3.0
     leaks = backend.logs.error_events(checkout, start + timedelta(minutes=11), start + timedelta(minutes=30),
                                       pattern="connectionpool exhausted")
-    assert leaks and all(e.version == "1.2.9" for e in leaks)
+    assert leaks.events and all(e.version == "1.2.9" for e in leaks.events)
 
 
 def test_degrading_release_fails_under_full_load(backend: Backend, checkout: ServiceTarget) -> None:
