@@ -116,6 +116,11 @@ class McpDoor:
         return [c for c in self.catalogue if c.kind == "read" or self.allow_changes]
 
     def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        cap = self.catalogue.get(name)
+        unknown = sorted(set(arguments) - set(cap.args.model_fields)) if cap else []
+        if cap is not None and unknown:  # e.g. a "requester" or "approver": said, not silently dropped; nobody is named by the client
+            return ToolResult.failed(name, f"Bad arguments for {name}: unknown argument(s) {', '.join(unknown)};"
+                                           f" it takes {', '.join(cap.args.model_fields) or 'none'}.")
         with self._runtime() as runtime:
             box = Toolbox(catalogue=self.catalogue, resources=runtime, asker=runtime.user,
                           allow_requests=self.allow_changes, refusal=NO_CHANGES,
