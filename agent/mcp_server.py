@@ -16,6 +16,10 @@ as the environment's `identity:` provider says), never a name the client sends.
 - With `--allow-changes` they are offered. A call starts the deploy skill with every gate (pre-checks,
   canary, approval) on a runtime of its own and answers at once with the deployment id and how a
   person approves it; the server waits for the changes it started before it exits.
+- Even then a change runs only where its environment's policy requires a person's approval: that
+  decision is where a person names the change a model asked for. Where no approval is required the
+  request is refused (the person runs it themselves). An elicitation ("confirm this deploy?") would not
+  do instead: a client may answer it without asking anyone.
 - Nothing here approves, denies or skips a gate: the catalogue has no decision tool, and in production
   the approval must come from another person (`skills.approval`), in Slack or with `runbook approve`.
 """
@@ -121,6 +125,10 @@ class McpDoor:
         if cap is not None and unknown:  # e.g. a "requester" or "approver": said, not silently dropped; nobody is named by the client
             return ToolResult.failed(name, f"Bad arguments for {name}: unknown argument(s) {', '.join(unknown)};"
                                            f" it takes {', '.join(cap.args.model_fields) or 'none'}.")
+        if cap is not None and cap.kind == "request" and self.allow_changes:
+            unapproved = self._without_approval(name, arguments)
+            if unapproved:
+                return ToolResult.failed(name, f"Refused: {unapproved}", status="refused")
         with self._runtime() as runtime:
             box = Toolbox(catalogue=self.catalogue, resources=runtime, asker=runtime.user,
                           allow_requests=self.allow_changes, refusal=NO_CHANGES,
@@ -132,6 +140,20 @@ class McpDoor:
                 return ToolResult.failed(name, f"{name} failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}).")
             finally:
                 box.close()
+
+    def _without_approval(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """Why this change may not start from MCP: its environment lets it run with no person's approval."""
+        from memory.errors import UserError
+
+        environment = arguments.get("environment")
+        try:
+            env_name, env = self.config.environment(environment if isinstance(environment, str) else None)
+        except UserError:
+            return None  # the Toolbox's own checks say what is wrong with it
+        if env.approval.required:
+            return None
+        return (f"{name} would run in {env_name}, where no person approves a change; from MCP a change runs"
+                " only where a person's approval is required. Tell the person the command to run it themselves.")
 
     def server(self) -> Server[Any]:
         async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:

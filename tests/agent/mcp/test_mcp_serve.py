@@ -199,3 +199,30 @@ def test_help_does_not_import_the_mcp_sdk() -> None:
               " 'starlette') or m == 'agent.mcp_server'))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "LOADED []"
+
+
+def test_with_allow_changes_a_change_where_no_person_approves_is_refused() -> None:
+    from mcp import Client
+
+    from agent.mcp_server import McpDoor
+
+    with open_runtime() as runtime:
+        config = runtime.config
+    staging = config.environments["staging"]
+    unapproved = staging.model_copy(update={"approval": staging.approval.model_copy(update={"required": False})})
+    config = config.model_copy(update={"environments": {**config.environments, "staging": unapproved}})
+    before = fleet_snapshot("checkout-api", "staging")
+
+    async def main() -> Any:
+        async with Client(McpDoor(config, allow_changes=True).server()) as client:  # the SDK's in-process client
+            deploy = await client.call_tool("request_deploy", {"service": "checkout-api", "version": "1.2.3",
+                                                               "environment": "staging"})
+            rollback = await client.call_tool("request_rollback", {"service": "checkout-api", "environment": "staging"})
+            return deploy, rollback
+
+    for result in anyio.run(main):
+        assert result.is_error and result.structured_content["status"] == "refused"
+        assert "no person approves" in text(result)
+    assert fleet_snapshot("checkout-api", "staging") == before
+    with open_runtime() as runtime:
+        assert runtime.store.list_deployments(None, None, limit=5) == []
