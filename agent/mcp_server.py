@@ -74,7 +74,8 @@ class Changes:
         self._threads: list[threading.Thread] = []
 
     def start(self, job: Callable[[Resources], ToolResult]) -> None:
-        thread = threading.Thread(target=self._run, args=(job,), name="runbook-mcp-change")
+        # A daemon: a stopped server (a signal) exits without it, leaving a deploy `runbook resume` continues.
+        thread = threading.Thread(target=self._run, args=(job,), name="runbook-mcp-change", daemon=True)
         self._threads.append(thread)
         thread.start()
 
@@ -91,11 +92,19 @@ class Changes:
         return sum(t.is_alive() for t in self._threads)
 
     def wait(self) -> None:
+        """Until every change started here has ended (the client is gone, the process lives on)."""
         if self.running():
             print(f"runbook mcp: waiting for {self.running()} change(s) started here to end"
                   " (they wait for a person's decision; `runbook deny` ends one).", file=sys.stderr, flush=True)
         for thread in self._threads:
             thread.join()
+
+    def left_behind(self) -> None:
+        """Say what a server stopped by a signal leaves unfinished, and how to finish it."""
+        if self.running():
+            print(f"runbook mcp: stopped with {self.running()} change(s) unfinished; `runbook history` lists"
+                  " them, `runbook resume ID` continues one and `runbook resume ID --abort` closes it.",
+                  file=sys.stderr, flush=True)
 
 
 class McpDoor:
@@ -191,8 +200,9 @@ def serve(config_path: Path | None, transport: str, host: str, port: int, allow_
             print(f"runbook mcp: serving on http://{_url_host(host)}:{port}/mcp as {who}, {changes}.",
                   file=sys.stderr, flush=True)
             _http(door.server(), host, port)
-    finally:
         door.changes.wait()
+    finally:
+        door.changes.left_behind()
     return 0
 
 

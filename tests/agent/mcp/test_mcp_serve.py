@@ -150,23 +150,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_streamable_http_on_a_loopback_port() -> None:
+def _http_server(*extra: str) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
-    server = subprocess.Popen(RUNBOOK + ["mcp", "serve", "--transport", "http", "--port", str(port)],
+    server = subprocess.Popen(RUNBOOK + ["mcp", "serve", "--transport", "http", "--port", str(port), *extra],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, server.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, f"http://127.0.0.1:{port}/mcp"
+        except OSError:
+            assert time.monotonic() < end, "the server did not listen"
+            time.sleep(0.1)
+
+
+def test_streamable_http_on_a_loopback_port() -> None:
+    server, url = _http_server()
     try:
-        end = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.communicate()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < end, "the server did not listen"
-                time.sleep(0.1)
 
         async def main() -> Any:
-            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write), \
+            async with streamable_http_client(url) as (read, write), \
                     ClientSession(read, write) as session:
                 await session.initialize()
                 tools = (await session.list_tools()).tools
@@ -181,7 +185,30 @@ def test_streamable_http_on_a_loopback_port() -> None:
     assert [t.name for t in tools] == READ_TOOLS
     assert not alarms.is_error and "No alarms in ALARM for checkout-api (production)" in text(alarms)
     assert deploy.is_error and deploy.structured_content["status"] == "refused"
-    assert f"http://127.0.0.1:{port}/mcp" in err and out == ""
+    assert url in err and out == ""
+
+
+def test_a_server_stopped_while_its_deploy_waits_says_so_and_resume_closes_it() -> None:
+    server, url = _http_server("--allow-changes")
+    try:
+        async def main() -> Any:
+            async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                return await session.call_tool("request_deploy", {"service": "checkout-api", "version": "1.2.3"})
+
+        started = anyio.run(main)
+        deployment_id = started.structured_content["data"]["deployment_id"]
+        assert _pending(deployment_id).status == "pending"
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 143
+    assert "1 change(s) unfinished" in err and "runbook resume ID --abort" in err
+    result = run_cli("resume", deployment_id, "--abort")
+    assert result.exit_code == 0, result.output
+    with open_runtime() as runtime:
+        assert runtime.store.approval_for_deployment(deployment_id).status != "pending"
+    assert fleet_snapshot()["canary"] == []
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10"])
