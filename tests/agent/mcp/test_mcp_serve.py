@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent.runtime import open_runtime
@@ -176,15 +176,18 @@ def test_streamable_http_on_a_loopback_port() -> None:
                 tools = (await session.list_tools()).tools
                 alarms = await session.call_tool("get_alarms", {"service": "checkout-api"})
                 deploy = await session.call_tool("request_deploy", {"service": "checkout-api", "version": "1.2.3"})
-                return tools, alarms, deploy
+            async with Client(url) as client:  # the SDK's high-level client: the newest protocol it negotiates
+                modern = await client.call_tool("get_metrics", {"service": "checkout-api"})
+            return tools, alarms, deploy, modern
 
-        tools, alarms, deploy = anyio.run(main)
+        tools, alarms, deploy, modern = anyio.run(main)
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
     assert [t.name for t in tools] == READ_TOOLS
     assert not alarms.is_error and "No alarms in ALARM for checkout-api (production)" in text(alarms)
     assert deploy.is_error and deploy.structured_content["status"] == "refused"
+    assert not modern.is_error and "checkout-api (production), last 10 min:" in text(modern)
     assert url in err and out == ""
 
 
@@ -229,8 +232,6 @@ def test_help_does_not_import_the_mcp_sdk() -> None:
 
 
 def test_with_allow_changes_a_change_where_no_person_approves_is_refused() -> None:
-    from mcp import Client
-
     from agent.mcp_server import McpDoor
 
     with open_runtime() as runtime:
