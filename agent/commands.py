@@ -205,9 +205,10 @@ def history(service: str | None, environment: str | None, limit: int, output: st
             return 0
         print(f"{'ID':<15} {'STARTED (UTC)':<17} {'SERVICE':<22} {'ENV':<11} {'VERSION':<17} {'OUTCOME':<30} WHO")
         for row in rows:
-            change = f"{row.from_version or '?'} → {row.to_version}"
+            change = f"{row.from_version} → {row.to_version}" if row.from_version else row.to_version
             who = row.requester + (f" / {row.approver}" if row.approver else "")
-            print(f"{row.id:<15} {row.started_at:%Y-%m-%d %H:%M} {row.service:<22} {row.environment:<11}"
+            started = f"{row.started_at:%Y-%m-%d %H:%M}"
+            print(f"{row.id:<15} {started:<17} {row.service:<22} {row.environment:<11}"
                   f" {change:<17} {row.status:<30} {who}")
         return 0
 

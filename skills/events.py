@@ -250,6 +250,7 @@ class DeployFinished(_Event):
     duration_seconds: float = 0.0
     tasks: int | None = None
     observations: list[str] = Field(default_factory=list)  # "Error rate: 0.5% → 0.03% (94% reduction)"
+    observations_title: str | None = None  # "Improvements Observed:" only when every observation is one
     rollback_command: str | None = None
     next_steps: list[str] = Field(default_factory=list)
     logged: bool = True

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from memory.outcome import Outcome
 from memory.records import DeploymentRecord
 from skills.resources import Resources
 from tools.backend import BackendError, target_for
@@ -59,11 +60,19 @@ class ServiceReport(BaseModel):
             parts.append("deployment in progress")
         if self.alarms:
             parts.append("alarms: " + ", ".join(a.name for a in self.alarms))
-        if self.recent_deploys:
-            last = self.recent_deploys[0]
-            parts.append(f"last deploy {last.from_version or '?'} → {last.to_version} {last.status}"
-                         f" ({last.started_at:%Y-%m-%d %H:%M} UTC, {last.id})")
+        last = next((d for d in self.recent_deploys if changed_something(d.status)), None)
+        if last is not None:
+            versions = f"{last.from_version} → {last.to_version}" if last.from_version else last.to_version
+            parts.append(f"last deploy {versions} {last.status} ({last.started_at:%Y-%m-%d %H:%M} UTC, {last.id})")
         return "; ".join(parts)
+
+
+def changed_something(status: str) -> bool:
+    """Whether a deployment with this status touched the service (a refused or dry run is no "last deploy")."""
+    try:
+        return not Outcome(status).changed_nothing
+    except ValueError:
+        return True  # "running" and the like: a deploy under way is one
 
 
 def service_status(resources: Resources, service: str | None = None, environment: str | None = None,

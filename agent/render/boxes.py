@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from agent.render.format import cell_width, pad
+
+BANNER_WIDTH = 62  # the seed's ╔═╗ boxes, borders included
+BOX_WIDTH = 46  # the seed's ┌─┐ boxes
 
 
 def _center(text: str, width: int) -> str:
@@ -10,10 +15,25 @@ def _center(text: str, width: int) -> str:
     return pad(" " * left + text, width)
 
 
-def double_box(titles: list[str], body: list[str] | None = None, min_inner: int = 60) -> list[str]:
+def _wrapped(lines: list[str], width: int) -> list[str]:
+    """Body lines folded to `width` columns (a continuation is indented under the line's text), so that
+    every box of a kind keeps the seed's one width however long a line is."""
+    out = []
+    for line in lines:
+        if cell_width(line) <= width:
+            out.append(line)
+            continue
+        lead = len(line) - len(line.lstrip(" "))
+        hang = lead + (2 if line.lstrip().startswith(("• ", "- ")) else 0)
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=" " * hang,
+                             break_long_words=True, break_on_hyphens=False, drop_whitespace=True) or [line]
+    return out
+
+
+def double_box(titles: list[str], body: list[str] | None = None, min_inner: int = BANNER_WIDTH - 2) -> list[str]:
     """Centred titles; with `body`, a ╠═╣ rule and the body's lines indented two spaces."""
-    widths = [cell_width(t) + 4 for t in titles] + [cell_width(b) + 4 for b in body or []]
-    inner = max([min_inner, *widths])
+    inner = max([min_inner, *(cell_width(t) + 4 for t in titles)])
+    body = _wrapped(body, inner - 4) if body is not None else None
     lines = ["╔" + "═" * inner + "╗"] + ["║" + _center(t, inner) + "║" for t in titles]
     if body is not None:
         lines.append("╠" + "═" * inner + "╣")
@@ -22,11 +42,11 @@ def double_box(titles: list[str], body: list[str] | None = None, min_inner: int 
 
 
 def single_box(
-    title: str, body: list[str], min_inner: int = 44, rule: bool = True, body_indent: int = 2
+    title: str, body: list[str], min_inner: int = BOX_WIDTH - 2, rule: bool = True, body_indent: int = 2
 ) -> list[str]:
     """A ┌─┐ box: the title one space in, an optional ├─┤ rule, the body `body_indent` spaces in."""
-    widths = [cell_width(title) + 2] + [cell_width(b) + body_indent + 2 for b in body]
-    inner = max([min_inner, *widths])
+    inner = max(min_inner, cell_width(title) + 2)
+    body = _wrapped(body, inner - body_indent - 2)
     lines = ["┌" + "─" * inner + "┐", "│ " + pad(title, inner - 1) + "│"]
     if rule:
         lines.append("├" + "─" * inner + "┤")

@@ -209,8 +209,8 @@ def finish_sections(event: DeployFinished) -> list[tuple[str, list[str]]]:
         summary.append(f"Tasks: {event.tasks}")
     sections = [("Summary:", summary)]
     if event.observations:
-        titles = {"succeeded": "Improvements Observed:", "dry_run": "Plan:"}
-        title = titles.get(event.outcome, "Observations:")
+        titles = {"succeeded": "Changes Observed:", "dry_run": "Plan:"}
+        title = event.observations_title or titles.get(event.outcome, "Observations:")
         sections.append((title, [f"• {item}" for item in event.observations]))
     if event.rollback_command:
         title = "Rollback Command (if needed):" if event.outcome is Outcome.SUCCEEDED else "Rollback Command:"

@@ -89,11 +89,10 @@ def version_label(version: str) -> str:
 
 
 def _resample(points: list[float], width: int) -> list[float]:
+    """At most `width` points: fewer samples are drawn as they are (never one sample as several bars)."""
     count = len(points)
-    if count == width:
+    if count <= width:
         return points
-    if count < width:
-        return [points[i * count // width] for i in range(width)]
     out = []
     for i in range(width):
         chunk = points[i * count // width:(i + 1) * count // width] or [points[i * count // width]]
@@ -102,7 +101,8 @@ def _resample(points: list[float], width: int) -> list[float]:
 
 
 def sparkline(series: Sequence[float], width: int = SPARK_WIDTH, ceiling: float | None = None) -> str:
-    """Eight-level bars of `series`, scaled from 0 to `ceiling` (a threshold) or the series' own peak."""
+    """Eight-level bars of `series` (one per sample, averaged down to `width`), scaled from 0 to `ceiling`
+    (a threshold) or the series' own peak."""
     points = [float(v) for v in series if v is not None and math.isfinite(v)]
     if not points or width <= 0:
         return ""

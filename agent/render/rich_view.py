@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
-from agent.render.boxes import banner
+from agent.render.boxes import BANNER_WIDTH, BOX_WIDTH, banner
 from agent.render.content import (
     ACCENT,
     BAD,
@@ -131,6 +131,10 @@ class RichRenderer:
             self.console.print(renderable)
         self._blank_last = blank
 
+    def _width(self, seed_width: int, indent: int = 0) -> int:
+        """The seed's width for a box (one for every box of a kind), or the terminal's when narrower."""
+        return max(20, min(seed_width, self.console.width - indent))
+
     def _blank(self) -> None:
         if not self._blank_last:
             self._print(Text(""), blank=True)
@@ -146,7 +150,7 @@ class RichRenderer:
     def _on_deploy_started(self, event: DeployStarted) -> None:
         self._auto_rollback = event.auto_rollback
         title = Text("\n".join(header_lines(event)), justify="center", style="bold")
-        self._print(Panel(title, box=box.DOUBLE, border_style="cyan", width=min(62, self.console.width)))
+        self._print(Panel(title, box=box.DOUBLE, border_style="cyan", width=self._width(BANNER_WIDTH)))
         self._blank()
 
     def _on_step_started(self, event: StepStarted) -> None:
@@ -192,7 +196,7 @@ class RichRenderer:
                 body += [Text("")] + [styled(line) for line in reading_block(reading, event.phase,
                                                                              event.window_seconds)]
             panel = Panel(Group(*body, Text("")), title=Text(metrics_title(event.phase), style="bold"),
-                          title_align="left", box=box.ROUNDED, expand=False, padding=(0, 2),
+                          title_align="left", box=box.ROUNDED, width=self._width(BOX_WIDTH, indent=2), padding=(0, 2),
                           border_style=_verdict_style(event.readings))
             self._blank()
             self._print(Padding(panel, (0, 0, 0, 2), expand=False))
@@ -229,7 +233,7 @@ class RichRenderer:
         self._blank()
         body = Group(*[styled(line) for line in approval_body(event, self._observed)])
         self._print(Panel(body, title=Text("APPROVAL REQUIRED", style="bold yellow"), box=box.DOUBLE,
-                          border_style="yellow", expand=False, padding=(0, 2)))
+                          border_style="yellow", width=self._width(BANNER_WIDTH), padding=(0, 2)))
         self._blank()
         for channel in event.channels:
             self._print(Text(channel_line(event, channel), style="cyan"))
@@ -238,7 +242,7 @@ class RichRenderer:
                     else None
                 preview = slack_preview(event, canary)
                 self._print(Panel(Text("\n".join(preview[1:])), title=preview[0], title_align="left",
-                                  box=box.ROUNDED, expand=False, border_style="dim"))
+                                  box=box.ROUNDED, width=self._width(BOX_WIDTH), border_style="dim"))
         self._print(*[Text("  " + line, style="dim") for line in event.how_to_decide])
         self._blank()
         self._waiting = f"Waiting for approval (expires {fmt_clock(event.expires_at)})"

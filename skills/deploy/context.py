@@ -178,6 +178,7 @@ class DeployState(TypedDict, total=False):
     approval_override: bool  # approved while the canary was inconclusive
     changes: list[str]
     observations: list[str]
+    observations_title: str  # e.g. "Improvements Observed:" (set where the observations' step knows)
     rolled_back: bool
     next_steps: list[str]
     rollout_finished_at: str

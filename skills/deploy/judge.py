@@ -203,16 +203,17 @@ def evaluate_validation(ev: Evidence, limits: Thresholds, tasks_healthy: bool,
             name="Error Rate", unit="%", value=after.error_rate_percent, threshold=limits.error_rate_percent,
             baseline=before.error_rate_percent, ok=not errors_bad,
             verdict=verdict(errors_bad, before.error_rate_percent, after.error_rate_percent),
-            series=list(after.error_series),
+            series=before_then_after(before.error_series, after.error_series),
         ),
         MetricReading(
             name="Latency p99", unit="ms", value=after.p99_ms, threshold=limits.p99_latency_ms,
             baseline=before.p99_ms, ok=not latency_bad, verdict=verdict(latency_bad, before.p99_ms, after.p99_ms),
-            series=list(after.p99_series),
+            series=before_then_after(before.p99_series, after.p99_series),
         ),
         MetricReading(
             name="Request Rate", unit="/min", value=rate, baseline=before_rate, ok=rate_ok,
-            verdict="stable" if rate_ok else "dropped", series=list(after.request_series),
+            verdict="stable" if rate_ok else "dropped",
+            series=before_then_after(before.request_series, after.request_series),
         ),
         MetricReading(
             name="Health Checks", unit="", value=None, ok=tasks_healthy,
@@ -222,9 +223,19 @@ def evaluate_validation(ev: Evidence, limits: Thresholds, tasks_healthy: bool,
     return Judgement("unhealthy" if reasons else "healthy", reasons, readings)
 
 
-def improvement_lines(before: MetricWindow, after: MetricWindow) -> list[str]:
-    """The summary's "Improvements Observed" (or changes) lines."""
-    lines = []
+def before_then_after(before: list[float], after: list[float]) -> list[float]:
+    """A validation sparkline's samples: the last stretch before the deploy, then every one after it, so
+    the step at the rollout shows (as the seed's box draws it)."""
+    if not after:
+        return []
+    return before[-max(3, len(after) // 3):] + after
+
+
+def improvement_lines(before: MetricWindow, after: MetricWindow) -> tuple[list[str], bool]:
+    """The summary's lines on what changed after the rollout, and whether every one is an improvement
+    (the summary's title says "Improvements" only then). No error in the window after is said as that,
+    with its requests: zero errors in five minutes is no "100% reduction"."""
+    lines, improved = [], True
     for label, old, new, fmt in (
         ("Error rate", before.error_rate_percent, after.error_rate_percent, fmt_percent),
         ("Latency p99", before.p99_ms, after.p99_ms, fmt_ms),
@@ -233,6 +244,13 @@ def improvement_lines(before: MetricWindow, after: MetricWindow) -> list[str]:
             continue
         change = (old - new) / old * 100
         word = "reduction" if label == "Error rate" else "improvement"
-        tail = f"{change:.0f}% {word}" if change > 0 else f"{-change:.0f}% worse"
+        if label == "Error rate" and after.errors == 0:
+            tail = f"no errors in {after.requests:,} requests"
+        elif abs(change) < 1:
+            tail, improved = "unchanged", False
+        elif change > 0:
+            tail = f"{change:.0f}% {word}"
+        else:
+            tail, improved = f"{-change:.0f}% worse", False
         lines.append(f"{label}: {fmt(old)} → {fmt(new)} ({tail})")
-    return lines
+    return lines, improved and bool(lines)

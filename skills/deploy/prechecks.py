@@ -74,11 +74,13 @@ def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> D
 def _checks(ctx: DeployContext) -> DeployState:
     req, target, backend = ctx.request, ctx.target, ctx.backend
 
+    known: DeployState = {}  # what was read before a check failed (the record says what ran)
+
     def fail(check: str, message: str, details: list[str] | None = None,
              outcome: Outcome = Outcome.CHECKS_FAILED) -> DeployState:
         ctx.emit(CheckFailed(check=check, message=message, details=details or []))
         ctx.emit(StepFinished(number=1, ok=False, message="Pre-deployment checks failed"))
-        return {"failure": message, "outcome": outcome}
+        return {"failure": message, "outcome": outcome} | known
 
     ctx.emit(Progress(message="Checking service exists..."))
     try:
@@ -94,6 +96,7 @@ def _checks(ctx: DeployContext) -> DeployState:
     ))
 
     ctx.emit(Progress(message="Checking current version..."))
+    known["from_version"] = service.version
     healthy = service.healthy_tasks
     all_healthy = healthy == service.running and service.running >= service.desired > 0
     health_text = "all healthy" if all_healthy else f"{healthy} healthy"

@@ -70,6 +70,7 @@ def finish(ctx: DeployContext, state: DeployState) -> DeployState:
         outcome=outcome, exit_code=outcome.exit_code, headline=outcome.headline, service=target.key,
         environment=req.environment, from_version=from_version, to_version=req.version, duration_seconds=duration,
         tasks=state.get("desired"), observations=observations,
+        observations_title=state.get("observations_title") if outcome is Outcome.SUCCEEDED else None,
         rollback_command=rollback if show_rollback else None, next_steps=next_steps,
     ))
     return {"outcome": outcome}

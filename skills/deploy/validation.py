@@ -112,4 +112,6 @@ def run_validation(ctx: DeployContext, state: DeployState, total_steps: int) -> 
         return update | {"failure": "; ".join(judgement.reasons), "outcome": Outcome.LEFT_RUNNING,
                          "observations": judgement.reasons}
     ctx.emit(StepFinished(number=6, ok=True, message="Post-deployment validation passed"))
-    return update | {"observations": improvement_lines(before, after)}
+    lines, improved = improvement_lines(before, after)
+    return update | {"observations": lines,
+                     "observations_title": "Improvements Observed:" if improved else "Changes Observed:"}

@@ -53,7 +53,7 @@ def test_successful_deploy_follows_the_seed_and_changes_the_fleet() -> None:
         "? Verdict: inconclusive after 60s", "To show it healthy: about", "To catch a 2x regression: about",
         "Canary not shown unhealthy after 60s (inconclusive)",
         "Step 4/6: Request Approval", "APPROVAL REQUIRED", "Risk Level: HIGH", "Verdict: inconclusive after 60s",
-        "Approving before a verdict is an override, recorded as one",
+        "Approving before a verdict is an override",
         "✓ Approved by @alice at", "(override: the canary was inconclusive)",
         "Step 5/6: Full Rollout", "├─ Old tasks: 10 → 8 → 5 → 2 → 0", "✓ Old tasks drained", "✓ All 10 tasks healthy",
         "Full rollout complete ✓",

@@ -182,7 +182,7 @@ def success() -> list[Event]:
     return start() + prechecks() + config() + canary() + approval() + rollout() + validation() + finished(
         "succeeded", "DEPLOYMENT SUCCESSFUL", duration_seconds=514, tasks=10, rollback_command=ROLLBACK,
         observations=["Error rate: 0.5% → 0.03% (94% reduction)",
-                      "Latency p99: 180ms → 142ms (21% improvement)"],
+                      "Latency p99: 180ms → 142ms (21% improvement)"], observations_title="Improvements Observed:",
     )
 
 

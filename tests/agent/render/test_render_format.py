@@ -50,7 +50,8 @@ def test_sparkline_scales_to_the_threshold() -> None:
     assert sparkline([0, 1, 2, 3, 4, 5, 6, 7], width=8, ceiling=7) == "▁▂▃▄▅▆▇█"
     assert sparkline([]) == ""
     assert sparkline([float("nan"), float("inf")]) == ""
-    assert sparkline([0.0, 0.0]) == "▁" * 24
+    assert sparkline([0.0, 0.0]) == "▁" * 2  # two samples are two bars, not each drawn twelve times
+    assert sparkline([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], ceiling=1.0) == "▂▂▃▄▅▅"
     assert len(sparkline(list(range(100)))) == 24
 
 

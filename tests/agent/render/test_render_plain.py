@@ -200,3 +200,24 @@ def test_an_inconclusive_canary_says_how_much_more_each_verdict_needs() -> None:
 def test_an_override_is_said_on_the_decision_line() -> None:
     event = ApprovalDecided(request_id="r", decision="approved", by="alice", override=True)
     assert text_of(decision_line(event)) == "✓ Approved by @alice (override: the canary was inconclusive)"
+
+
+def test_a_success_whose_numbers_did_not_all_improve_says_changes() -> None:
+    from tests.agent.render.conftest import finished
+
+    [event] = finished("succeeded", "DEPLOYMENT SUCCESSFUL",
+                       observations=["Error rate: 0.03% → 0.1% (200% worse)"], observations_title=None)
+    out = render([event])
+    assert "Changes Observed:\n  • Error rate: 0.03% → 0.1% (200% worse)" in out and "Improvements" not in out
+
+
+def test_every_box_keeps_the_seeds_width_however_long_its_lines(success) -> None:
+    from agent.render.boxes import double_box, single_box
+
+    long = "• To show it healthy: about 2,400 more canary requests (≈ 24 min at the current rate)"
+    boxes = render(success).splitlines() + double_box(["APPROVAL REQUIRED"], [long]) + single_box("Canary", [long])
+    tops = {cell_width(line.strip()) for line in boxes if line.strip() and line.strip()[0] in "╔┌"}
+    assert tops == {62, 46}
+    folded = double_box(["APPROVAL REQUIRED"], [long])
+    assert "║  • To show it healthy: about 2,400 more canary requests    ║" in folded
+    assert any(line.startswith("║    (≈ 24 min") for line in folded)  # continued under the bullet's text

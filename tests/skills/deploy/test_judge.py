@@ -146,9 +146,14 @@ def test_improvement_lines() -> None:
         return MetricWindow(version=None, start=START, end=START + timedelta(minutes=5),
                             points=[point(0, 6000, errors, p99=p99)])
 
-    assert improvement_lines(window(30, 180), window(6, 142)) == [
+    assert improvement_lines(window(30, 180), window(6, 142)) == ([
         "Error rate: 0.5% → 0.1% (80% reduction)", "Latency p99: 180ms → 142ms (21% improvement)",
-    ]
+    ], True)
+    worse, improved = improvement_lines(window(2, 180), window(6, 142))  # 0.03% → 0.1%: no improvement
+    assert worse[0] == "Error rate: 0.03% → 0.1% (200% worse)" and not improved
+    assert improvement_lines(window(30, 180), window(0, 181)) == ([
+        "Error rate: 0.5% → 0% (no errors in 6,000 requests)", "Latency p99: 180ms → 181ms (unchanged)",
+    ], False)
 
 
 class FakeMetrics:
