@@ -198,3 +198,10 @@ def test_the_watch_adds_only_completed_settled_periods_and_a_rebuild_agrees() ->
     rebuilt.update(START + timedelta(seconds=905))  # a resumed deploy: one read of the whole window
     assert metrics.reads - reads == 1  # one read of both versions (one GetMetricData on AWS)
     assert rebuilt.evidence.comparison.to_json() == live.evidence.comparison.to_json()
+
+
+def test_the_validation_sparkline_spans_before_and_after() -> None:
+    from skills.deploy.judge import before_then_after
+
+    assert before_then_after([1.0] * 30, [0.1] * 30) == [1.0] * 10 + [0.1] * 30  # the step at the rollout shows
+    assert before_then_after([1.0] * 30, []) == []
