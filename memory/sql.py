@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import deque
@@ -94,13 +95,14 @@ _TOKENS = re.compile(
 
 @lru_cache(maxsize=512)
 def to_pyformat(sql: str) -> str:
-    """``:name`` placeholders as psycopg's ``%(name)s``, and a literal ``%`` as ``%%``; strings, quoted
-    identifiers, comments and ``::`` casts are left as they are."""
+    """``:name`` placeholders as psycopg's ``%(name)s``. A ``:name`` inside a string, a quoted identifier,
+    a dollar-quoted body or a comment is left alone, as is a ``::`` cast; every ``%`` is doubled, in
+    those too (psycopg reads its placeholders everywhere in the text)."""
 
     def replace(match: re.Match[str]) -> str:
         if match.group(1):
             return f"%({match.group(1)})s"
-        return "%%" if match.group(0) == "%" else match.group(0)
+        return match.group(0).replace("%", "%%")
 
     return _TOKENS.sub(replace, sql)
 
@@ -220,13 +222,24 @@ class Engine:
             _quietly(pooled.raw.close)
 
     def abandon(self) -> list[Any]:
-        """After a fork, in the child: forget every connection without closing it (they are the
-        parent's: closing one would end the parent's session or drop its SQLite locks). Returns them,
-        for the caller to keep referenced."""
+        """After a fork, in the child: forget every idle connection without closing it (they are the
+        parent's). Returns them, for the caller to keep referenced. A PostgreSQL connection's socket is
+        pointed at /dev/null in the child first, so that whenever the child does close or collect it,
+        the goodbye libpq sends cannot end the parent's session."""
         self._lock = threading.Lock()
         self._turn = threading.Lock()
         self._generation += 1
         idle, self._idle = [pooled.raw for pooled in self._idle], deque()
+        if self.dialect == "postgresql" and idle:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            try:
+                for raw in idle:
+                    try:
+                        os.dup2(devnull, raw.fileno())
+                    except Exception:  # noqa: S112 - closed already: nothing of the parent's left in it
+                        continue
+            finally:
+                os.close(devnull)
         return idle
 
     # -- the pool -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from memory.engines import dispose_engines, engine_for
 from memory.scratchpad import Scratchpad
 from tests.agent.cli_support import RUNBOOK, fleet_snapshot, run_cli

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from psycopg import errors as pg_errors
+
 from memory.errors import StateError
 from memory.failures import translated
 from memory.records import DeploymentRecord

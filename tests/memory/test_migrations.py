@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from memory import _schema, _schema_0_1
 from memory.database import default_database_url, open_store
 from memory.engines import dispose_engines, engine_for, make_engine

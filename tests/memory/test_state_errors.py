@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from memory.database import default_database_url, open_store
 from memory.engines import dispose_engines
 from memory.errors import StateError, UserError
