@@ -360,3 +360,26 @@ def test_a_forked_child_leaves_the_parent_s_connections_alone(database_url: str,
 def test_a_fresh_engine_per_store_for_in_memory_sqlite(tmp_path: Path) -> None:
     assert make_engine("sqlite://") is not make_engine("sqlite://")
     assert engine_for("sqlite://") is not engine_for("sqlite://")
+
+
+def test_a_sqlite_store_needs_neither_psycopg_nor_sqlalchemy(tmp_path: Path) -> None:
+    """What keeps `runbook status` fast: the store on SQLite imports only the standard library's sqlite3."""
+    import subprocess
+    import sys
+
+    from tests.memory.conftest import REPO_ROOT
+
+    code = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from memory.database import open_store\n"
+        "import memory.checkpoints, memory.legacy\n"
+        "with open_store(sys.argv[1]) as pad:\n"
+        "    pad.append_event('d', 'k', datetime.now(UTC), {'a': 1})\n"
+        "    assert len(pad.events('d')) == 1 and pad.list_deployments() == []\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('psycopg', 'sqlalchemy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, f"sqlite:///{tmp_path / 'runbook.db'}"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
