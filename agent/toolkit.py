@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tools.config import RunbookConfig
 
 Kind = Literal["read", "request"]
-Status = Literal["ok", "no_data", "error", "refused"]
+Status = Literal["ok", "no_data", "error", "refused", "started"]
 
 
 class ToolResult(BaseModel):
@@ -154,6 +154,14 @@ class Toolbox:
     asker: str
     allow_requests: bool = False
     refusal: str = NOT_ASKED
+    # The one change the person's own message asked for (the router's Intent of it): a request tool runs
+    # only with that tool, that service, that environment (the default one when they named none) and, for
+    # a deploy, that version. None with allow_requests: any (tests that exercise a skill directly).
+    asked: Any = None
+    # Where a requested deploy or rollback runs when the door cannot wait for it: spawn(job) runs
+    # job(resources) -> ToolResult later, on a runtime of its own (the Slack bot's deploy pool). None:
+    # the change runs here, to its end, and its result is the tool's.
+    spawn: Callable[[Callable[[Resources], ToolResult]], None] | None = None
     on_event: Callable[[Any], None] = field(default=lambda event: None)
     recall_lookup: RecallLookup | None = None  # started with the request; the first tool that recalls takes it
 
@@ -175,7 +183,7 @@ class Toolbox:
 
     def start_recall_early(self) -> None:
         """Start a lookup now, for a request that will likely recall: loading chromadb and the model in a
-        forked child overlaps with the rest of the request. Never fails (the tool starts its own)."""
+        child process overlaps with the rest of the request. Never fails (the tool starts its own)."""
         from agent.tool_recall import prestart
 
         if self.recall_lookup is None:
@@ -201,6 +209,10 @@ class Toolbox:
             return ToolResult.failed(name, f"Bad arguments for {name}: {where}: {error['msg']}.")
         if cap.kind == "request" and not self.allow_requests:
             return ToolResult.failed(name, f"Refused: {name} starts a change, and {self.refusal}", status="refused")
+        if cap.kind == "request" and self.asked is not None:
+            mismatch = self._not_asked(name, args)
+            if mismatch:
+                return ToolResult.failed(name, f"Refused: {mismatch}", status="refused")
         try:
             return cap.run(self, args)
         except UserError as exc:  # a change that could not even start ends as its command would (exit 2, ...)
@@ -208,6 +220,30 @@ class Toolbox:
             if cap.kind == "request":
                 failed.exit_code = exc.exit_code
             return failed
+
+
+    def _not_asked(self, name: str, args: Any) -> str | None:
+        """Why this request is not the change the person asked for (None: it is)."""
+        asked = self.asked
+        want = dict(asked.args)
+        default = self.config.default_environment
+
+        def env(value: Any) -> Any:
+            return value or default
+
+        got = args.model_dump() if hasattr(args, "model_dump") else dict(args)
+        said = f"they asked for {asked.tool} of {want.get('service')}" + (
+            f" {want['version']}" if want.get("version") else "") + f" in {env(want.get('environment'))}"
+        if name != asked.tool:
+            return f"{name} is not the change the person asked for ({said}); only that one may be requested."
+        for slot in ("service", "version", "to_version"):
+            if slot in got and got.get(slot) != want.get(slot):
+                return (f"{slot} {got.get(slot)!r} is not what the person named ({said}); a request runs only"
+                        " with the service, environment and version of their own words.")
+        if env(got.get("environment")) != env(want.get("environment")):
+            return (f"environment {env(got.get('environment'))!r} is not what the person named ({said}); a request"
+                    " runs only with the service, environment and version of their own words.")
+        return None
 
 
 def to_json(value: Any, limit: int = 12000) -> str:

@@ -1,7 +1,7 @@
 """What the deploy takes from runbook's semantic memory: the service's deploy runbook, as a hint in the
 pre-checks. Best effort: memory helps people, so a broken or slow index never fails or blocks a deploy.
 
-The lookup runs beside the deploy (`memory.recall_lookup`, a forked child), so chromadb and the
+The lookup runs beside the deploy (`memory.recall_lookup`, a child process), so chromadb and the
 embedding model never load into the deploy's own process; it starts with the pre-checks and is shown
 when they end if it is back, else with the approval request (nothing waits for it before that). The
 deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
@@ -9,11 +9,14 @@ deploy is indexed later, from the scratchpad, by the next lookup that syncs it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from memory.recall_lookup import RecallLookup, RecallQuery, RecallUnavailable, recall_with
 from skills.deploy.context import DeployContext
 from skills.events import CheckPassed, Progress
+
+log = logging.getLogger(__name__)
 
 
 def start_deploy_runbook_lookup(ctx: DeployContext) -> RecallLookup | None:
@@ -37,7 +40,8 @@ def show_deploy_runbook(ctx: DeployContext, wait: float) -> None:
     ctx.runbook_hint = None
     try:
         [hits] = lookup.result(wait)
-    except (RecallUnavailable, ValueError):
+    except (RecallUnavailable, ValueError) as exc:
+        log.info("no deploy runbook hint: %s", exc)
         return
     hit = next((h for h in hits if "deploy" in f"{h.title} {h.heading}".lower()), None)
     if hit is None:
