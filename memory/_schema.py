@@ -1,154 +1,144 @@
-"""The live scratchpad tables (SQLAlchemy Core, the shape after every migration) and query helpers.
+"""The live scratchpad tables (their shape after every migration) and the query helpers built on them.
 
-The schema itself is made by ``memory.migrations``; these tables describe it for queries.
+The schema itself is made by ``memory.migrations``; these descriptions say which columns each table
+has and which of them hold datetimes or JSON, so that rows come back as Python values
+(``memory._types.decode``) and statements can be built from column names that are ours, never a
+caller's. Identifiers are always double-quoted (``key`` is a keyword).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Connection, Index, Integer, MetaData, Select, String, Table, Text, select
 
-from memory._types import UTCDateTime
+from memory._types import DATETIME, INTEGER, JSON, TEXT, Kind, decode
+from memory.sql import Connection
 from memory.urls import DB_FILENAME
 
 __all__ = [
     "DB_FILENAME",
+    "TABLES",
+    "Table",
     "approvals",
     "deployments",
     "documents",
     "events",
     "fetch_all",
     "fetch_one",
-    "filtered",
+    "insert",
     "investigations",
     "locks",
-    "metadata",
     "migrations_table",
+    "select",
 ]
 
 _R = TypeVar("_R", bound=BaseModel)
 
-metadata = MetaData()
 
-deployments = Table(
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: Mapping[str, Kind]  # in the table's order
+
+    def column(self, name: str) -> str:
+        """``name`` double-quoted, after checking it is one of this table's columns."""
+        if name not in self.columns:
+            raise KeyError(f"{self.name} has no column {name!r}")
+        return f'"{name}"'
+
+    def decode(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row as Python values: datetimes aware UTC, JSON parsed."""
+        return {name: decode(self.columns.get(name, TEXT), value) for name, value in row.items()}
+
+
+def _table(name: str, *columns: tuple[str, Kind]) -> Table:
+    return Table(name, dict(columns))
+
+
+deployments = _table(
     "deployments",
-    metadata,
-    Column("id", String(128), primary_key=True),
-    Column("service", String(255), nullable=False),
-    Column("environment", String(255), nullable=False),
-    Column("from_version", String(255)),
-    Column("to_version", String(255), nullable=False),
-    Column("image_digest", String(255)),
-    Column("requester", String(255), nullable=False),
-    Column("requester_via", String(32)),
-    Column("approver", String(255)),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("ended_at", UTCDateTime),
-    Column("status", String(64), nullable=False),
-    Column("from_revision", Integer),
-    Column("to_revision", Integer),
-    Column("metrics_before", JSON, nullable=False),
-    Column("metrics_after", JSON, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("detail", Text, nullable=False),
-    Index("ix_deployments_service_env_started", "service", "environment", "started_at"),
+    ("id", TEXT), ("service", TEXT), ("environment", TEXT), ("from_version", TEXT), ("to_version", TEXT),
+    ("image_digest", TEXT), ("requester", TEXT), ("approver", TEXT), ("started_at", DATETIME),
+    ("ended_at", DATETIME), ("status", TEXT), ("from_revision", INTEGER), ("to_revision", INTEGER),
+    ("metrics_before", JSON), ("metrics_after", JSON), ("kind", TEXT), ("detail", TEXT),
+    ("requester_via", TEXT),  # m005
 )
 
-events = Table(
+events = _table(
     "events",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("deployment_id", String(128), nullable=False, index=True),
-    Column("kind", String(128), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("payload", JSON, nullable=False),
-    sqlite_autoincrement=True,
+    ("seq", INTEGER), ("deployment_id", TEXT), ("kind", TEXT), ("at", DATETIME), ("payload", JSON),
 )
 
-approvals = Table(
+approvals = _table(
     "approvals",
-    metadata,
-    Column("id", String(128), primary_key=True),
-    Column("deployment_id", String(128), nullable=False, index=True),
-    Column("service", String(255), nullable=False),
-    Column("environment", String(255), nullable=False),
-    Column("from_version", String(255)),
-    Column("to_version", String(255), nullable=False),
-    Column("image_digest", String(255), nullable=False),
-    Column("requester", String(255), nullable=False),
-    Column("requester_via", String(32)),
-    Column("requested_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("status", String(32), nullable=False, index=True),
-    Column("decided_by", String(255)),
-    Column("decided_via", String(32)),
-    Column("decided_at", UTCDateTime),
-    Column("reason", Text, nullable=False),
-    Column("channel", String(64)),
-    Column("slack_channel", String(255)),
-    Column("slack_ts", String(64)),
+    ("id", TEXT), ("deployment_id", TEXT), ("service", TEXT), ("environment", TEXT), ("from_version", TEXT),
+    ("to_version", TEXT), ("image_digest", TEXT), ("requester", TEXT), ("requested_at", DATETIME),
+    ("expires_at", DATETIME), ("status", TEXT), ("decided_by", TEXT), ("decided_at", DATETIME),
+    ("reason", TEXT), ("channel", TEXT), ("slack_channel", TEXT), ("slack_ts", TEXT),
+    ("requester_via", TEXT), ("decided_via", TEXT),  # m005
 )
 
-locks = Table(
+locks = _table(
     "locks",
-    metadata,
-    Column("key", String(512), primary_key=True),
-    Column("holder", String(512), nullable=False),
-    Column("deployment_id", String(128), nullable=False),
-    Column("acquired_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
+    ("key", TEXT), ("holder", TEXT), ("deployment_id", TEXT), ("acquired_at", DATETIME), ("expires_at", DATETIME),
     # Where the holder runs (m002): a dead pid on the same host (and boot) means a dead deploy.
-    Column("host", String(255)),
-    Column("pid", Integer),
-    Column("boot_id", String(255)),
+    ("host", TEXT), ("pid", INTEGER), ("boot_id", TEXT),
 )
 
-investigations = Table(
+investigations = _table(
     "investigations",
-    metadata,
-    Column("id", String(128), primary_key=True),
-    Column("service", String(255), nullable=False, index=True),
-    Column("environment", String(255)),
-    Column("question", Text, nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("window_start", UTCDateTime),
-    Column("window_end", UTCDateTime),
-    Column("summary", Text, nullable=False),
-    Column("findings", JSON, nullable=False),
+    ("id", TEXT), ("service", TEXT), ("environment", TEXT), ("question", TEXT), ("started_at", DATETIME),
+    ("window_start", DATETIME), ("window_end", DATETIME), ("summary", TEXT), ("findings", JSON),
 )
 
-migrations_table = Table(
-    "runbook_migrations",
-    metadata,
-    Column("name", String(255), primary_key=True),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
+migrations_table = _table("runbook_migrations", ("name", TEXT), ("applied_at", DATETIME))
 
 # Shared JSON documents with a version counter (m004): today the sandbox's simulated fleet.
-documents = Table(
-    "runbook_documents",
-    metadata,
-    Column("name", String(128), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("body", Text, nullable=False),
-)
+documents = _table("runbook_documents", ("name", TEXT), ("version", INTEGER), ("body", TEXT))
+
+TABLES = {table.name: table for table in
+          (deployments, events, approvals, locks, investigations, migrations_table, documents)}
 
 
-def filtered(table: Table, **equal: str | None) -> Select[Any]:
-    """``SELECT * FROM table`` with ``column = value`` for every value that is not None."""
-    query = select(table)
-    for name, value in equal.items():
-        if value is not None:
-            query = query.where(table.c[name] == value)
-    return query
+# -- statements ------------------------------------------------------------------------------------
+
+def insert(table: Table, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``INSERT INTO table (columns) VALUES (:columns)`` for the given values."""
+    names = list(values)
+    columns = ", ".join(table.column(name) for name in names)
+    placeholders = ", ".join(f":{name}" for name in names)
+    return f'INSERT INTO "{table.name}" ({columns}) VALUES ({placeholders})', dict(values)
 
 
-def fetch_one(conn: Connection, query: Select[Any], model: type[_R]) -> _R | None:
-    row = conn.execute(query).one_or_none()
-    return None if row is None else model.model_validate(row._asdict())
+def select(
+    table: Table,
+    where: Mapping[str, Any] | None = None,
+    *,
+    order_by: Iterable[str] = (),
+    limit: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """``SELECT * FROM table`` with ``column = value`` for every ``where`` value that is not None,
+    ordered by ``order_by`` (a leading ``-`` means descending) and limited."""
+    params = {name: value for name, value in (where or {}).items() if value is not None}
+    sql = f'SELECT * FROM "{table.name}"'
+    if params:
+        sql += " WHERE " + " AND ".join(f"{table.column(name)} = :{name}" for name in params)
+    order = [f"{table.column(key[1:])} DESC" if key.startswith("-") else table.column(key) for key in order_by]
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = int(limit)
+    return sql, params
 
 
-def fetch_all(conn: Connection, query: Select[Any], model: type[_R]) -> list[_R]:
-    return [model.model_validate(row._asdict()) for row in conn.execute(query)]
+def fetch_one(conn: Connection, table: Table, statement: tuple[str, Mapping[str, Any]], model: type[_R]) -> _R | None:
+    row = conn.execute(*statement).first()
+    return None if row is None else model.model_validate(table.decode(row))
+
+
+def fetch_all(conn: Connection, table: Table, statement: tuple[str, Mapping[str, Any]], model: type[_R]) -> list[_R]:
+    return [model.model_validate(table.decode(row)) for row in conn.execute(*statement).mappings()]

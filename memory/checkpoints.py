@@ -26,12 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-
 from memory.database import open_store
 from memory.engines import BUSY_TIMEOUT_SECONDS, PG_CONNECT_TIMEOUT_SECONDS, ensure_wal
 from memory.failures import translated
-from memory.urls import is_postgresql, sqlite_path
+from memory.urls import is_postgresql, psycopg_arguments, sqlite_path
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -109,10 +107,9 @@ def _postgres_saver(url: str, serde: JsonPlusSerializer) -> Iterator[BaseCheckpo
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
 
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with translated(url):
-        conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0, row_factory=dict_row,
-                               connect_timeout=PG_CONNECT_TIMEOUT_SECONDS)
+        conn = psycopg.connect(autocommit=True, prepare_threshold=0, row_factory=dict_row,
+                               connect_timeout=PG_CONNECT_TIMEOUT_SECONDS, **psycopg_arguments(url))
         saver = PostgresSaver(conn, serde=serde)  # type: ignore[arg-type]
         try:
             _setup_once(url, conn, saver)

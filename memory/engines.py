@@ -1,8 +1,14 @@
-"""One SQLAlchemy engine per database URL per process, set up for each dialect.
+"""One engine (``memory.sql.Engine``: a connection source) per database URL per process, set up per dialect.
 
-A long-running process (the Slack bot) opens the store for every event: the engine and its pool are
-made once and kept (a few at most; the oldest is disposed when more are opened). In-memory SQLite is
-never shared: each store gets its own. After a fork the child drops the parent's pools.
+A long-running process (the Slack bot) opens the store for every event: the engine and its idle
+connections are made once and kept (a few engines at most; the oldest is disposed when more are
+opened). In-memory SQLite is never shared: each store gets its own. After a fork the child drops the
+parent's connections without closing them.
+
+SQLite: the stdlib ``sqlite3`` in autocommit mode (runbook issues BEGIN itself, so a write transaction
+can take the write lock up front), a busy timeout, WAL. PostgreSQL: ``psycopg`` (v3, imported only for
+a PostgreSQL URL), autocommit with explicit transactions, a connect timeout, and a ping before a pooled
+connection is reused.
 """
 
 from __future__ import annotations
@@ -14,13 +20,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
+from memory.sql import Engine
+from memory.urls import psycopg_arguments, sqlite_path
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
-    "IMMEDIATE",
     "dispose_engine",
     "dispose_engines",
     "engine_for",
@@ -30,41 +34,41 @@ __all__ = [
 
 BUSY_TIMEOUT_SECONDS = 30.0
 PG_CONNECT_TIMEOUT_SECONDS = 10
-IMMEDIATE = "runbook_immediate"  # execution option: start the transaction holding the write lock
 MAX_CACHED = 8
 
 _lock = threading.Lock()
 _engines: OrderedDict[str, Engine] = OrderedDict()
 _ready: set[str] = set()  # URLs whose schema this process has already checked and migrated
+_forked_away: list[Any] = []  # the parent's connections, in a forked child: kept, never closed
 
 
 def make_engine(url: str) -> Engine:
-    """A new engine for ``url``; on SQLite: WAL, a busy timeout, and explicit (optionally IMMEDIATE) BEGIN."""
+    """A new engine for (normalised) ``url``."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True,
-                             connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS})
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        arguments = psycopg_arguments(url)
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        # Take transaction control away from pysqlite so that BEGIN is ours (see _on_begin).
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-        cursor = dbapi_connection.cursor()
+        def open_postgresql() -> Any:
+            import psycopg
+
+            return psycopg.connect(autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_SECONDS, **arguments)
+
+        return Engine("postgresql", open_postgresql, wait_seconds=BUSY_TIMEOUT_SECONDS)
+    path = sqlite_path(url)
+    database = ":memory:" if path is None else str(path)
+
+    def open_sqlite() -> sqlite3.Connection:
+        conn = sqlite3.connect(database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                               check_same_thread=False)
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        finally:
-            cursor.close()
-        if engine.url.database not in (None, "", ":memory:"):
-            ensure_wal(dbapi_connection)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            if path is not None:
+                ensure_wal(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # A write transaction takes the write lock up front, so a read-then-write inside it can never
-        # fail half-way with "database is locked" when another process writes in between.
-        immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
+    return Engine("sqlite", open_sqlite, single=path is None, wait_seconds=BUSY_TIMEOUT_SECONDS)
 
 
 def ensure_wal(dbapi_connection: Any) -> None:
@@ -109,7 +113,7 @@ def engine_for(url: str) -> Engine:
             while len(_engines) > MAX_CACHED:
                 old_url, old = _engines.popitem(last=False)
                 _ready.discard(old_url)
-                old.dispose()  # stores still holding it keep working: a new pool is made on demand
+                old.dispose()  # stores still holding it keep working: new connections are made on demand
         else:
             _engines.move_to_end(url)
         return engine
@@ -148,11 +152,11 @@ def dispose_engines() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # The parent's pooled connections must not be used (or closed) by the child.
+    # The parent's connections must not be used (or closed) by the child.
     global _lock
     _lock = threading.Lock()
     for engine in _engines.values():
-        engine.dispose(close=False)
+        _forked_away.extend(engine.abandon())
     _engines.clear()
     _ready.clear()
 

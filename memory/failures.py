@@ -1,9 +1,11 @@
 """Turning what a database driver raises into one StateError sentence naming the file or URL.
 
-Only failures of the state itself are translated (cannot open, damaged, read-only, full, locked,
-unreachable, refused); errors that mean a bug or a business rule (IntegrityError, DataError, most
-ProgrammingErrors) pass through untouched. The raw driver message is never shown: it can run over
-several lines, and for PostgreSQL it may echo parts of the URL. The password is always masked.
+The store uses the drivers directly (``memory.sql``), so what arrives here is ``sqlite3.Error``,
+``psycopg.Error`` or ``OSError``. Only failures of the state itself are translated (cannot open,
+damaged, read-only, full, locked, unreachable, refused); errors that mean a bug or a business rule
+(IntegrityError, DataError, most ProgrammingErrors) pass through untouched. The raw driver message is
+never shown: it can run over several lines, and for PostgreSQL it may echo parts of the URL. The
+password is always masked.
 """
 
 from __future__ import annotations
@@ -13,14 +15,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import exc as sa_exc
-
 from memory.errors import StateError
 from memory.urls import display_url, sqlite_path
 
 __all__ = ["state_error", "translated"]
-
-_PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.DataError)
 
 
 @contextmanager
@@ -30,17 +28,7 @@ def translated(url: str) -> Iterator[None]:
         yield
     except StateError:
         raise
-    except _PASS_THROUGH:
-        raise
-    except sa_exc.ProgrammingError as exc:
-        if _sqlstate(exc.orig) != "42501":  # insufficient privilege is the state's fault, not the code's
-            raise
-        raise state_error(exc, url) from exc
-    except sa_exc.DBAPIError as exc:  # OperationalError, InternalError, DatabaseError, InterfaceError
-        if _is_bug(exc.orig):
-            raise
-        raise state_error(exc, url) from exc
-    except (sqlite3.Error, OSError) as exc:  # raw drivers: the checkpointer, the upgrade of old files
+    except (sqlite3.Error, OSError) as exc:
         if _is_bug(exc):
             raise
         raise state_error(exc, url) from exc
@@ -52,7 +40,7 @@ def translated(url: str) -> Iterator[None]:
 
 def state_error(exc: BaseException, url: str) -> StateError:
     """One sentence for ``exc`` met while using the database at ``url``."""
-    orig = getattr(exc, "orig", None) or exc
+    orig = exc
     where = display_url(url)
     if sqlite_path(url) is not None or isinstance(orig, sqlite3.Error):
         return StateError(_sqlite_sentence(orig, where))
@@ -78,9 +66,10 @@ def _psycopg_kinds(exc: BaseException | None) -> set[str]:
 
 
 def _is_psycopg_failure(exc: BaseException) -> bool:
+    """A psycopg error that is not the code's (OperationalError, InternalError, InterfaceError, a lost
+    connection, a missing privilege...)."""
     kinds = _psycopg_kinds(exc)
-    return bool(kinds & {"OperationalError", "InternalError"}) or (
-        "ProgrammingError" in kinds and _sqlstate(exc) == "42501")
+    return "Error" in kinds and not _is_bug(exc)
 
 
 def _driver_class(orig: BaseException) -> str:

@@ -13,16 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy import text as sql
-
-from memory._schema import documents
+from memory.sql import Connection
 from memory.store import Store
 
 __all__ = ["FLEET_DOCUMENT", "FleetDocument", "FleetDraft"]
 
 FLEET_DOCUMENT = "sandbox-fleet"
 _FLEET_LOCK = 0x72756E626F6F6C  # advisory lock key of the fleet document on PostgreSQL
+_READ = 'SELECT "version", "body" FROM runbook_documents WHERE "name" = :name'
 
 
 @dataclass
@@ -44,18 +42,15 @@ class FleetDocument(Store):
     def fleet_version(self) -> int | None:
         """The document's version (None: no document yet). Cheap: no document text is read."""
         with self._read() as conn:
-            value = conn.execute(
-                select(documents.c.version).where(documents.c.name == FLEET_DOCUMENT)
-            ).scalar_one_or_none()
+            value = conn.execute('SELECT "version" FROM runbook_documents WHERE "name" = :name',
+                                 {"name": FLEET_DOCUMENT}).scalar()
         return None if value is None else int(value)
 
     def read_fleet(self) -> tuple[int, str] | None:
         """(version, text) of the document, or None when there is none yet."""
         with self._read() as conn:
-            row = conn.execute(
-                select(documents.c.version, documents.c.body).where(documents.c.name == FLEET_DOCUMENT)
-            ).one_or_none()
-        return None if row is None else (int(row.version), str(row.body))
+            row = conn.execute(_READ, {"name": FLEET_DOCUMENT}).first()
+        return None if row is None else (int(row["version"]), str(row["body"]))
 
     @contextmanager
     def fleet_transaction(self) -> Iterator[FleetDraft]:
@@ -86,22 +81,22 @@ class FleetDocument(Store):
             return self._store_text(conn, draft.version, text)
 
     def _locked_draft(self, conn: Connection) -> FleetDraft:
-        query = select(documents.c.version, documents.c.body).where(documents.c.name == FLEET_DOCUMENT)
-        if conn.dialect.name == "postgresql":
+        query = _READ
+        if conn.dialect == "postgresql":
             # The advisory lock also serialises writers while there is no row yet to lock.
-            conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": _FLEET_LOCK})
-            query = query.with_for_update()
-        row = conn.execute(query).one_or_none()
+            conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _FLEET_LOCK})
+            query += " FOR UPDATE"
+        row = conn.execute(query, {"name": FLEET_DOCUMENT}).first()
         if row is None:
             return FleetDraft(version=None, text=None)
-        return FleetDraft(version=int(row.version), text=str(row.body), _original=str(row.body))
+        return FleetDraft(version=int(row["version"]), text=str(row["body"]), _original=str(row["body"]))
 
     @staticmethod
     def _store_text(conn: Connection, version: int | None, body: str) -> int:
         if version is None:
-            conn.execute(insert(documents).values(name=FLEET_DOCUMENT, version=1, body=body))
+            conn.execute('INSERT INTO runbook_documents ("name", "version", "body") VALUES (:name, 1, :body)',
+                         {"name": FLEET_DOCUMENT, "body": body})
             return 1
-        conn.execute(
-            update(documents).where(documents.c.name == FLEET_DOCUMENT).values(version=version + 1, body=body)
-        )
+        conn.execute('UPDATE runbook_documents SET "version" = :version, "body" = :body WHERE "name" = :name',
+                     {"name": FLEET_DOCUMENT, "version": version + 1, "body": body})
         return version + 1

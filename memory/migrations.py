@@ -14,25 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    inspect,
-    select,
-    text,
-)
-
 from memory import _schema_0_1
-from memory._schema import migrations_table
-from memory.engines import IMMEDIATE
+from memory._schema import insert, migrations_table
 from memory.errors import StateError
 from memory.failures import translated
+from memory.sql import Connection, Engine, table_names
 from memory.urls import display_url
 
 __all__ = ["MIGRATIONS", "Migration", "migrate", "pending_migrations"]
@@ -41,6 +27,13 @@ ADVISORY_LOCK = 0x72756E626F6F6B  # "runbook": the key every runbook process loc
 # Tables LangGraph's savers make in the same database (SQLite: checkpoints/writes; PostgreSQL: the rest).
 CHECKPOINT_TABLES = frozenset({"checkpoints", "writes", "checkpoint_blobs", "checkpoint_writes",
                                "checkpoint_migrations"})
+# The table that records them, as 0.1.0's successors have always made it.
+_CREATE_MIGRATIONS_TABLE = {
+    "sqlite": "CREATE TABLE runbook_migrations (\n\tname VARCHAR(255) NOT NULL, \n\tapplied_at DATETIME NOT NULL, "
+              "\n\tPRIMARY KEY (name)\n)",
+    "postgresql": "CREATE TABLE runbook_migrations (\n\tname VARCHAR(255) NOT NULL, \n\tapplied_at TIMESTAMP WITH "
+                  "TIME ZONE NOT NULL, \n\tPRIMARY KEY (name)\n)",
+}
 
 
 @dataclass(frozen=True)
@@ -58,23 +51,24 @@ def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
 
 
 def _on_postgresql(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
+    return conn.dialect == "postgresql"
 
 
 @migration
 def m001_initial(conn: Connection) -> None:
     """The schema of runbook 0.1.0: deployments, events (append-only on SQLite), approvals, locks, investigations."""
-    _schema_0_1.metadata.create_all(conn, checkfirst=False)
-    if conn.dialect.name == "sqlite":
+    for statement in _schema_0_1.create_statements(conn.dialect):
+        conn.execute(statement)
+    if conn.dialect == "sqlite":
         for statement in _schema_0_1.SQLITE_APPEND_ONLY:
-            conn.exec_driver_sql(statement)
+            conn.execute(statement)
 
 
 @migration
 def m002_lock_owner(conn: Connection) -> None:
     """Where a lock's holder runs, so that a dead deploy on the same host is seen at once."""
     for column, kind in (("host", "VARCHAR(255)"), ("pid", "INTEGER"), ("boot_id", "VARCHAR(255)")):
-        conn.exec_driver_sql(f"ALTER TABLE locks ADD COLUMN {column} {kind}")
+        conn.execute(f"ALTER TABLE locks ADD COLUMN {column} {kind}")
 
 
 @migration
@@ -82,12 +76,12 @@ def m003_append_only_events_on_postgresql(conn: Connection) -> None:
     """PostgreSQL refuses UPDATE, DELETE and TRUNCATE of the event log, as SQLite's triggers do since m001."""
     if not _on_postgresql(conn):
         return
-    conn.exec_driver_sql(
+    conn.execute(
         "CREATE OR REPLACE FUNCTION runbook_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN RAISE EXCEPTION 'the event log is append-only' USING ERRCODE = 'restrict_violation'; END $$"
     )
     for op in ("UPDATE", "DELETE", "TRUNCATE"):
-        conn.exec_driver_sql(
+        conn.execute(
             f"CREATE TRIGGER events_no_{op.lower()} BEFORE {op} ON events "
             f"FOR EACH STATEMENT EXECUTE FUNCTION runbook_events_append_only()"
         )
@@ -96,13 +90,8 @@ def m003_append_only_events_on_postgresql(conn: Connection) -> None:
 @migration
 def m004_documents(conn: Connection) -> None:
     """Shared JSON documents with a version counter; the first is the sandbox's simulated fleet."""
-    Table(
-        "runbook_documents",
-        MetaData(),
-        Column("name", String(128), primary_key=True),
-        Column("version", Integer, nullable=False),
-        Column("body", Text, nullable=False),
-    ).create(conn)
+    conn.execute("CREATE TABLE runbook_documents (\n\tname VARCHAR(128) NOT NULL, \n\tversion INTEGER NOT NULL, "
+                 "\n\tbody TEXT NOT NULL, \n\tPRIMARY KEY (name)\n)")
 
 
 @migration
@@ -110,7 +99,7 @@ def m005_identity_provenance(conn: Connection) -> None:
     """How each identity was established (os, aws, simulated, slack, mcp), beside the name."""
     for table, column in (("deployments", "requester_via"), ("approvals", "requester_via"),
                           ("approvals", "decided_via")):
-        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(32)")
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(32)")
 
 
 _KNOWN = {m.name for m in MIGRATIONS}
@@ -118,11 +107,11 @@ _KNOWN = {m.name for m in MIGRATIONS}
 
 def pending_migrations(engine: Engine, url: str) -> list[str]:
     """Names of the migrations the database still needs (a read: works on a read-only database)."""
-    with translated(url), engine.connect() as conn, conn.begin():
-        tables = set(inspect(conn).get_table_names())
+    with translated(url), engine.begin() as conn:
+        tables = table_names(conn)
         if migrations_table.name not in tables:
             return [m.name for m in MIGRATIONS]
-        applied = set(conn.execute(select(migrations_table.c.name)).scalars())
+        applied = _recorded(conn)
     _refuse_newer(applied, url)
     pending = [m.name for m in MIGRATIONS if m.name not in applied]
     if not pending:
@@ -135,27 +124,33 @@ def migrate(engine: Engine, url: str) -> list[str]:
     if not pending_migrations(engine, url):
         return []
     done: list[str] = []
-    with translated(url), engine.connect() as conn:
-        conn = conn.execution_options(**{IMMEDIATE: True})
-        with conn.begin():
-            if _on_postgresql(conn):
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
-            applied = _applied(conn, url)
-            for step in MIGRATIONS:
-                if step.name in applied:
-                    continue
-                step.apply(conn)
-                conn.execute(migrations_table.insert().values(name=step.name, applied_at=datetime.now(UTC)))
-                done.append(step.name)
+    with translated(url), engine.begin(immediate=True) as conn:
+        if _on_postgresql(conn):
+            conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": ADVISORY_LOCK})
+        applied = _applied(conn, url)
+        for step in MIGRATIONS:
+            if step.name in applied:
+                continue
+            step.apply(conn)
+            _record(conn, step.name)
+            done.append(step.name)
     return done
+
+
+def _recorded(conn: Connection) -> set[str]:
+    return {str(name) for name in conn.execute('SELECT name FROM "runbook_migrations"').scalars()}
+
+
+def _record(conn: Connection, name: str) -> None:
+    conn.execute(*insert(migrations_table, {"name": name, "applied_at": datetime.now(UTC)}))
 
 
 def _applied(conn: Connection, url: str) -> set[str]:
     """What the database has (inside the migration lock), recognising 0.1.0 and refusing what is not ours."""
-    tables = set(inspect(conn).get_table_names())
+    tables = table_names(conn)
     where = display_url(url)
     if migrations_table.name in tables:
-        applied = set(conn.execute(select(migrations_table.c.name)).scalars())
+        applied = _recorded(conn)
         _refuse_newer(applied, url)
         _refuse_lost(tables, applied, url)
         return applied
@@ -171,9 +166,9 @@ def _applied(conn: Connection, url: str) -> set[str]:
             f"{where} holds runbook checkpoints but not its deployment history (no scratchpad tables): "
             f"restore the history from a backup, or move the file aside to start a new one."
         )
-    migrations_table.create(conn)
+    conn.execute(_CREATE_MIGRATIONS_TABLE[conn.dialect])
     if ours:  # written by runbook 0.1.0: m001 is what is there
-        conn.execute(migrations_table.insert().values(name="m001_initial", applied_at=datetime.now(UTC)))
+        _record(conn, "m001_initial")
         return {"m001_initial"}
     return set()
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from memory._schema import (
     approvals,
     deployments,
     events,
     fetch_all,
     fetch_one,
-    filtered,
+    insert,
     investigations,
     locks,
+    select,
 )
 from memory.fleet import FleetDocument
 from memory.records import (
@@ -35,6 +33,7 @@ from memory.records import (
     LockRecord,
     as_utc,
 )
+from memory.sql import is_integrity_error
 from memory.store import Store
 
 __all__ = ["Scratchpad"]
@@ -49,29 +48,27 @@ class Scratchpad(FleetDocument, Store):
 
     def record_deployment(self, record: DeploymentRecord) -> None:
         with self._write() as conn:
-            conn.execute(insert(deployments).values(**record.model_dump()))
+            conn.execute(*insert(deployments, record.model_dump()))
 
     def update_deployment(self, deployment_id: str, **fields: Any) -> DeploymentRecord:
         bad = sorted(set(fields) - (set(DeploymentRecord.model_fields) - {"id"}))
         if bad:
             raise TypeError(f"cannot update deployment field(s): {', '.join(bad)}")
         with self._write() as conn:
-            row = fetch_one(
-                conn, select(deployments).where(deployments.c.id == deployment_id), DeploymentRecord
-            )
+            row = fetch_one(conn, deployments, select(deployments, {"id": deployment_id}), DeploymentRecord)
             if row is None:
                 raise KeyError(deployment_id)
             merged = DeploymentRecord.model_validate({**row.model_dump(), **fields})
             changed = {name: value for name, value in merged.model_dump().items() if name in fields}
             if changed:
-                conn.execute(update(deployments).where(deployments.c.id == deployment_id).values(**changed))
+                assignments = ", ".join(f"{deployments.column(name)} = :{name}" for name in changed)
+                conn.execute(f'UPDATE deployments SET {assignments} WHERE "id" = :__id',
+                             {**changed, "__id": deployment_id})
         return merged
 
     def get_deployment(self, deployment_id: str) -> DeploymentRecord | None:
         with self._read() as conn:
-            return fetch_one(
-                conn, select(deployments).where(deployments.c.id == deployment_id), DeploymentRecord
-            )
+            return fetch_one(conn, deployments, select(deployments, {"id": deployment_id}), DeploymentRecord)
 
     def list_deployments(
         self,
@@ -81,10 +78,10 @@ class Scratchpad(FleetDocument, Store):
         kind: str | None = None,
     ) -> list[DeploymentRecord]:
         """Newest first (by ``started_at``)."""
-        query = filtered(deployments, service=service, environment=environment, kind=kind)
-        query = query.order_by(deployments.c.started_at.desc(), deployments.c.id.desc()).limit(limit)
+        query = select(deployments, {"service": service, "environment": environment, "kind": kind},
+                       order_by=("-started_at", "-id"), limit=limit)
         with self._read() as conn:
-            return fetch_all(conn, query, DeploymentRecord)
+            return fetch_all(conn, deployments, query, DeploymentRecord)
 
     def find_deployment(self, prefix: str) -> DeploymentRecord | None:
         """The deployment whose id is ``prefix``, or the only one whose id starts with it (else None)."""
@@ -94,57 +91,55 @@ class Scratchpad(FleetDocument, Store):
         if exact is not None:
             return exact
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = select(deployments).where(deployments.c.id.like(escaped + "%", escape="\\")).limit(2)
+        query = ('SELECT * FROM deployments WHERE "id" LIKE :pattern ESCAPE :escape LIMIT 2',
+                 {"pattern": escaped + "%", "escape": "\\"})
         with self._read() as conn:
-            found = fetch_all(conn, query, DeploymentRecord)
+            found = fetch_all(conn, deployments, query, DeploymentRecord)
         return found[0] if len(found) == 1 else None
 
     # -- append-only event log ---------------------------------------------------------------------
 
     def append_event(self, deployment_id: str, kind: str, at: datetime, payload: dict[str, Any]) -> int:
         """Append one event; returns its ``seq`` (store-wide, strictly increasing)."""
+        sql, params = insert(events, {"deployment_id": deployment_id, "kind": kind, "at": as_utc(at),
+                                      "payload": payload})
         with self._write() as conn:
-            result = conn.execute(
-                insert(events).values(deployment_id=deployment_id, kind=kind, at=as_utc(at), payload=payload)
-            )
-            key = result.inserted_primary_key
-        assert key is not None and key[0] is not None
-        return int(key[0])
+            if conn.dialect == "postgresql":
+                seq = conn.execute(sql + ' RETURNING "seq"', params).scalar()
+            else:
+                seq = conn.execute(sql, params).lastrowid
+        assert seq is not None
+        return int(seq)
 
     def events(self, deployment_id: str) -> list[EventRecord]:
-        query = select(events).where(events.c.deployment_id == deployment_id).order_by(events.c.seq)
+        query = select(events, {"deployment_id": deployment_id}, order_by=("seq",))
         with self._read() as conn:
-            return fetch_all(conn, query, EventRecord)
+            return fetch_all(conn, events, query, EventRecord)
 
     # -- approvals ---------------------------------------------------------------------------------
 
     def create_approval(self, record: ApprovalRecord) -> None:
         with self._write() as conn:
-            conn.execute(insert(approvals).values(**record.model_dump()))
+            conn.execute(*insert(approvals, record.model_dump()))
 
     def get_approval(self, request_id: str) -> ApprovalRecord | None:
         with self._read() as conn:
-            return fetch_one(conn, select(approvals).where(approvals.c.id == request_id), ApprovalRecord)
+            return fetch_one(conn, approvals, select(approvals, {"id": request_id}), ApprovalRecord)
 
     def approval_for_deployment(self, deployment_id: str) -> ApprovalRecord | None:
         """The latest approval request of the deployment, if any."""
-        query = (
-            select(approvals)
-            .where(approvals.c.deployment_id == deployment_id)
-            .order_by(approvals.c.requested_at.desc(), approvals.c.id.desc())
-            .limit(1)
-        )
+        query = select(approvals, {"deployment_id": deployment_id}, order_by=("-requested_at", "-id"), limit=1)
         with self._read() as conn:
-            return fetch_one(conn, query, ApprovalRecord)
+            return fetch_one(conn, approvals, query, ApprovalRecord)
 
     def pending_approvals(
         self, service: str | None = None, environment: str | None = None
     ) -> list[ApprovalRecord]:
         """Requests still ``pending`` (oldest first), whether or not their ``expires_at`` has passed."""
-        query = filtered(approvals, service=service, environment=environment, status="pending")
-        query = query.order_by(approvals.c.requested_at, approvals.c.id)
+        query = select(approvals, {"service": service, "environment": environment, "status": "pending"},
+                       order_by=("requested_at", "id"))
         with self._read() as conn:
-            return fetch_all(conn, query, ApprovalRecord)
+            return fetch_all(conn, approvals, query, ApprovalRecord)
 
     def decide_approval(
         self,
@@ -164,26 +159,22 @@ class Scratchpad(FleetDocument, Store):
         if status not in _DECISIONS:
             raise ValueError(f"not a decision: {status!r} (expected one of {', '.join(_DECISIONS)})")
         statement = (
-            update(approvals)
-            .where(approvals.c.id == request_id, approvals.c.status == "pending")
-            .values(status=status, decided_by=by, decided_at=as_utc(at), reason=reason, channel=channel,
-                    decided_via=via)
+            'UPDATE approvals SET "status" = :status, "decided_by" = :by, "decided_at" = :at, "reason" = :reason, '
+            '"channel" = :channel, "decided_via" = :via WHERE "id" = :id AND "status" = \'pending\''
         )
+        values = {"status": status, "by": by, "at": as_utc(at), "reason": reason, "channel": channel,
+                  "via": via, "id": request_id}
         with self._write() as conn:
-            won = conn.execute(statement).rowcount == 1
-            record = fetch_one(conn, select(approvals).where(approvals.c.id == request_id), ApprovalRecord)
+            won = conn.execute(statement, values).rowcount == 1
+            record = fetch_one(conn, approvals, select(approvals, {"id": request_id}), ApprovalRecord)
         if record is None:
             raise KeyError(request_id)
         return record, won
 
     def set_approval_message(self, request_id: str, slack_channel: str, slack_ts: str) -> None:
-        statement = (
-            update(approvals)
-            .where(approvals.c.id == request_id)
-            .values(slack_channel=slack_channel, slack_ts=slack_ts)
-        )
+        statement = 'UPDATE approvals SET "slack_channel" = :channel, "slack_ts" = :ts WHERE "id" = :id'
         with self._write() as conn:
-            if conn.execute(statement).rowcount != 1:
+            if conn.execute(statement, {"channel": slack_channel, "ts": slack_ts, "id": request_id}).rowcount != 1:
                 raise KeyError(request_id)
 
     # -- locks: one deploy per service+environment -------------------------------------------------
@@ -217,33 +208,36 @@ class Scratchpad(FleetDocument, Store):
             boot_id=boot_id,
         )
         takeover = (
-            update(locks)
-            .where(locks.c.key == key, (locks.c.expires_at <= now) | (locks.c.deployment_id == deployment_id))
-            .values(
-                holder=holder,
-                acquired_at=case((locks.c.deployment_id == deployment_id, locks.c.acquired_at), else_=now),
-                deployment_id=deployment_id,
-                expires_at=lock.expires_at,
-                host=host,
-                pid=pid,
-                boot_id=boot_id,
-            )
+            'UPDATE locks SET "holder" = :holder, '
+            '"acquired_at" = CASE WHEN "deployment_id" = :deployment_id THEN "acquired_at" ELSE :now END, '
+            '"deployment_id" = :deployment_id, "expires_at" = :expires_at, "host" = :host, "pid" = :pid, '
+            '"boot_id" = :boot_id '
+            'WHERE "key" = :key AND ("expires_at" <= :now OR "deployment_id" = :deployment_id)'
         )
+        values = {"holder": holder, "deployment_id": deployment_id, "now": now, "expires_at": lock.expires_at,
+                  "host": host, "pid": pid, "boot_id": boot_id, "key": key}
         for _attempt in range(5):  # only loops if the lock is released between our two statements
-            try:
-                with self._write() as conn:
-                    conn.execute(insert(locks).values(**lock.model_dump()))
+            if self._insert_lock(lock):
                 return lock
-            except IntegrityError:
-                pass
             with self._write() as conn:
-                taken = conn.execute(takeover).rowcount == 1
-                current = fetch_one(conn, select(locks).where(locks.c.key == key), LockRecord)
+                taken = conn.execute(takeover, values).rowcount == 1
+                current = fetch_one(conn, locks, select(locks, {"key": key}), LockRecord)
             if taken and current is not None:
                 return current
             if current is not None:
                 raise LockHeld(current)
         raise RuntimeError(f"could not acquire lock {key}: it keeps changing hands")
+
+    def _insert_lock(self, lock: LockRecord) -> bool:
+        """Insert the lock row; False if there is one already (the key is the primary key)."""
+        try:
+            with self._write() as conn:
+                conn.execute(*insert(locks, lock.model_dump()))
+        except Exception as exc:
+            if is_integrity_error(exc):
+                return False
+            raise
+        return True
 
     def take_over_lock(
         self,
@@ -267,35 +261,29 @@ class Scratchpad(FleetDocument, Store):
         lock = LockRecord(key=key, holder=holder, deployment_id=deployment_id, acquired_at=now,
                           expires_at=now + timedelta(seconds=ttl_seconds), host=host, pid=pid, boot_id=boot_id)
         if seen is None:
-            try:
-                with self._write() as conn:
-                    conn.execute(insert(locks).values(**lock.model_dump()))
-                return lock
-            except IntegrityError:
-                return None
+            return lock if self._insert_lock(lock) else None
         if seen.deployment_id == deployment_id:
             lock.acquired_at = seen.acquired_at
+        new = lock.model_dump(exclude={"key"})
+        assignments = ", ".join(f"{locks.column(name)} = :{name}" for name in new)
         statement = (
-            update(locks)
-            .where(locks.c.key == key, locks.c.holder == seen.holder,
-                   locks.c.deployment_id == seen.deployment_id, locks.c.expires_at == seen.expires_at)
-            .values(**lock.model_dump(exclude={"key"}))
+            f'UPDATE locks SET {assignments} WHERE "key" = :__key AND "holder" = :__holder '
+            f'AND "deployment_id" = :__deployment_id AND "expires_at" = :__expires_at'
         )
+        values = {**new, "__key": key, "__holder": seen.holder, "__deployment_id": seen.deployment_id,
+                  "__expires_at": seen.expires_at}
         with self._write() as conn:
-            return lock if conn.execute(statement).rowcount == 1 else None
+            return lock if conn.execute(statement, values).rowcount == 1 else None
 
     def refresh_lock(self, key: str, deployment_id: str, now: datetime, ttl_seconds: float) -> None:
         """Extend our lock. LockHeld if another deployment holds it now; KeyError if nobody does."""
         expires_at = as_utc(now) + timedelta(seconds=ttl_seconds)
-        statement = (
-            update(locks)
-            .where(locks.c.key == key, locks.c.deployment_id == deployment_id)
-            .values(expires_at=expires_at)
-        )
+        statement = 'UPDATE locks SET "expires_at" = :expires_at WHERE "key" = :key AND "deployment_id" = :deployment_id'
         with self._write() as conn:
-            if conn.execute(statement).rowcount == 1:
+            if conn.execute(statement, {"expires_at": expires_at, "key": key,
+                                        "deployment_id": deployment_id}).rowcount == 1:
                 return
-            current = fetch_one(conn, select(locks).where(locks.c.key == key), LockRecord)
+            current = fetch_one(conn, locks, select(locks, {"key": key}), LockRecord)
         if current is None:
             raise KeyError(key)
         raise LockHeld(current)
@@ -303,12 +291,13 @@ class Scratchpad(FleetDocument, Store):
     def release_lock(self, key: str, deployment_id: str) -> None:
         """Release the lock if ``deployment_id`` owns it; otherwise do nothing."""
         with self._write() as conn:
-            conn.execute(delete(locks).where(locks.c.key == key, locks.c.deployment_id == deployment_id))
+            conn.execute('DELETE FROM locks WHERE "key" = :key AND "deployment_id" = :deployment_id',
+                         {"key": key, "deployment_id": deployment_id})
 
     def get_lock(self, key: str, now: datetime | None = None) -> LockRecord | None:
         """The lock on ``key``; None when free or (if ``now`` is given) expired."""
         with self._read() as conn:
-            lock = fetch_one(conn, select(locks).where(locks.c.key == key), LockRecord)
+            lock = fetch_one(conn, locks, select(locks, {"key": key}), LockRecord)
         if lock is None or (now is not None and lock.expires_at <= as_utc(now)):
             return None
         return lock
@@ -317,11 +306,10 @@ class Scratchpad(FleetDocument, Store):
 
     def record_investigation(self, record: InvestigationRecord) -> None:
         with self._write() as conn:
-            conn.execute(insert(investigations).values(**record.model_dump()))
+            conn.execute(*insert(investigations, record.model_dump()))
 
     def list_investigations(self, service: str | None = None, limit: int = 20) -> list[InvestigationRecord]:
         """Newest first (by ``started_at``)."""
-        query = filtered(investigations, service=service)
-        query = query.order_by(investigations.c.started_at.desc(), investigations.c.id.desc()).limit(limit)
+        query = select(investigations, {"service": service}, order_by=("-started_at", "-id"), limit=limit)
         with self._read() as conn:
-            return fetch_all(conn, query, InvestigationRecord)
+            return fetch_all(conn, investigations, query, InvestigationRecord)

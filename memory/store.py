@@ -1,4 +1,5 @@
-"""Connection plumbing of the scratchpad: the URL, the process's engine, the schema, and transactions.
+"""Connection plumbing of the scratchpad: the URL, the process's engine (``memory.sql``), the schema, and
+transactions.
 
 Every read and write runs through ``_read``/``_write``, which turn a failure of the state (cannot open,
 damaged, read-only, full, unreachable) into one StateError sentence naming the file or URL. A failed
@@ -12,11 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
-from sqlalchemy import Connection
-
-from memory.engines import IMMEDIATE, engine_for, is_ready, is_shared, mark_ready
+from memory.engines import engine_for, is_ready, is_shared, mark_ready
 from memory.failures import translated
 from memory.migrations import migrate
+from memory.sql import Connection
 from memory.sqlite_files import prepare_sqlite_location
 from memory.urls import default_database_url, display_url, normalise_database_url, sqlite_path
 
@@ -49,7 +49,7 @@ class Store:
 
     @property
     def dialect(self) -> str:
-        return self._engine.dialect.name
+        return self._engine.dialect
 
     def close(self) -> None:
         """Done with this store. The engine is the process's, shared by URL: it stays open for the next
@@ -65,12 +65,13 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with translated(self.url), self._engine.connect() as conn, conn.begin():
+        """A transaction for reading (SQLite: a deferred BEGIN, one consistent snapshot)."""
+        with translated(self.url), self._engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with translated(self.url), self._engine.connect() as conn:
-            conn = conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+        """A write transaction. On SQLite it takes the write lock up front (``BEGIN IMMEDIATE``), so a
+        read-then-write inside it can never fail half-way with "database is locked"."""
+        with translated(self.url), self._engine.begin(immediate=True) as conn:
+            yield conn

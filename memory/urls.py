@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 __all__ = [
     "DB_FILENAME",
@@ -14,6 +15,7 @@ __all__ = [
     "display_url",
     "is_postgresql",
     "normalise_database_url",
+    "psycopg_arguments",
     "sqlite_path",
 ]
 
@@ -23,6 +25,63 @@ _ACCEPTED = (
     "(postgres:// and postgresql+psycopg:// are accepted too)"
 )
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+_DRIVER = "postgresql+psycopg"
+
+# scheme://[user[:password]@][host or [ipv6]][:port][/database][?query]
+_URL = re.compile(
+    r"(?P<scheme>[\w+]+)://"
+    r"(?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?"
+    r"(?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?"
+    r"(?:/(?P<database>[^?]*))?"
+    r"(?:\?(?P<query>.*))?"
+)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    scheme: str
+    username: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    database: str | None
+    query: tuple[tuple[str, str], ...]
+
+    def render(self, *, hide_password: bool, scheme: str | None = None) -> str:
+        text = f"{scheme or self.scheme}://"
+        if self.username is not None:
+            text += quote(self.username, safe=" +")
+            if self.password is not None:
+                text += ":" + ("***" if hide_password else quote(self.password, safe=" +"))
+            text += "@"
+        if self.host is not None:
+            text += f"[{self.host}]" if ":" in self.host else self.host
+        if self.port is not None:
+            text += f":{self.port}"
+        if self.database is not None:
+            text += "/" + quote(self.database, safe=" +/")
+        if self.query:
+            text += "?" + "&".join(f"{quote_plus(key)}={quote_plus(value)}"
+                                   for key, value in sorted(self.query, key=lambda item: item[0]))
+        return text
+
+
+def _parse(text: str) -> _Parts:
+    """The parts of a server URL (user, password and database %-decoded); ValueError if it has none."""
+    match = _URL.match(text)
+    if match is None:
+        raise ValueError("not a URL")
+    parts = match.groupdict()
+    port = parts["port"]
+    return _Parts(
+        scheme=parts["scheme"],
+        username=None if parts["username"] is None else unquote(parts["username"]),
+        password=None if parts["password"] is None else unquote(parts["password"]),
+        host=parts["host"] or parts["ipv6host"],
+        port=int(port) if port else None,
+        database=None if parts["database"] is None else unquote(parts["database"]),
+        query=tuple(parse_qsl(parts["query"])) if parts["query"] is not None else (),
+    )
 
 
 def normalise_database_url(url: str) -> str:
@@ -42,12 +101,12 @@ def normalise_database_url(url: str) -> str:
         return f"sqlite:///{os.path.abspath(path)}"
     if scheme in _POSTGRES_SCHEMES:
         try:
-            parsed = make_url(text)
-        except (ArgumentError, ValueError) as exc:
+            parsed = _parse(text)
+        except ValueError as exc:
             raise ValueError(f"{_ACCEPTED}, and {_masked_text(text)!r} cannot be parsed.") from exc
         if not parsed.database:
             raise ValueError(f"{_ACCEPTED}: {_masked_text(text)!r} names no database.")
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return parsed.render(hide_password=False, scheme=_DRIVER)
     raise ValueError(f"{_ACCEPTED}, not {_masked_text(text)!r}.")
 
 
@@ -67,6 +126,19 @@ def is_postgresql(url: str) -> bool:
     return url.startswith("postgresql")
 
 
+def psycopg_arguments(url: str) -> dict[str, Any]:
+    """A (normalised) PostgreSQL URL as ``psycopg.connect`` keyword arguments: host, port, user,
+    password, dbname, and the query's parameters (``?sslmode=require&host=/run/postgresql``)."""
+    parts = _parse(url)
+    arguments: dict[str, Any] = {}
+    for name, value in (("host", parts.host), ("port", parts.port), ("user", parts.username),
+                        ("password", parts.password), ("dbname", parts.database)):
+        if value is not None:
+            arguments[name] = value
+    arguments.update(dict(parts.query))
+    return arguments
+
+
 def display_url(url: str) -> str:
     """What a message shows: a SQLite file's path, or the PostgreSQL URL with its password masked."""
     path = sqlite_path(url)
@@ -79,12 +151,12 @@ def display_url(url: str) -> str:
 
 def _masked_text(text: str) -> str:
     try:
-        parsed: URL = make_url(text)
-    except (ArgumentError, ValueError):
+        parsed = _parse(text)
+    except ValueError:
         # Unparseable: still never show what could be a password (user:password@host).
         scheme, sep, rest = text.partition("://")
         credentials, at, host = rest.rpartition("@")
         if at and ":" in credentials:
             return f"{scheme}{sep}{credentials.partition(':')[0]}:***@{host}"
         return text
-    return parsed.render_as_string(hide_password=True)
+    return parsed.render(hide_password=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from memory.engines import dispose_engines, engine_for
 from memory.scratchpad import Scratchpad
@@ -51,18 +50,19 @@ def test_a_full_disk_mid_canary_names_what_is_left_and_how_to_finish(monkeypatch
     url = f"sqlite:///{DB.resolve()}"
     real = canary.judge_now
 
-    def full(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def full(statement: str, params: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
             raise sqlite3.OperationalError("database or disk is full")
 
     def fill_the_disk(*args: Any, **kwargs: Any) -> Any:
-        if not event.contains(engine_for(url), "before_cursor_execute", full):
-            event.listen(engine_for(url), "before_cursor_execute", full)
+        hooks = engine_for(url).hooks.before_execute  # the store's seam for fault injection
+        if full not in hooks:
+            hooks.append(full)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(canary, "judge_now", fill_the_disk)
     result = run_cli("deploy", "checkout-api", "--version", "1.2.3", "-e", "production")
-    event.remove(engine_for(url), "before_cursor_execute", full)
+    engine_for(url).hooks.before_execute.remove(full)
     assert result.exit_code == 8, result.output
     assert "full" in result.output and "Traceback" not in result.output
     [row] = history()

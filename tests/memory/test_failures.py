@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import psycopg
 import pytest
 from psycopg import errors as pg_errors
-from sqlalchemy import exc as sa_exc
 
 from memory.errors import StateError
 from memory.failures import translated
+from memory.records import DeploymentRecord
+from memory.scratchpad import Scratchpad
+from memory.sql import is_integrity_error
 
 PG = "postgresql+psycopg://alice:s3cret@db.internal/runbook"
 SQLITE = "sqlite:////var/lib/runbook/runbook.db"
@@ -27,9 +30,14 @@ def test_errors_of_the_code_pass_through(error: Exception) -> None:
         raise error
 
 
-def test_an_integrity_error_through_sqlalchemy_passes_through() -> None:
-    with pytest.raises(sa_exc.IntegrityError), translated(PG):
-        raise sa_exc.IntegrityError("INSERT", {}, pg_errors.UniqueViolation("duplicate key"))
+def test_an_integrity_error_through_the_store_passes_through(
+    pad: Scratchpad, make_deployment: Callable[..., DeploymentRecord]
+) -> None:
+    pad.record_deployment(make_deployment("dep-1"))
+    with pytest.raises(Exception) as caught:
+        pad.record_deployment(make_deployment("dep-1"))  # the same id again: the code's mistake, not the state's
+    assert not isinstance(caught.value, StateError) and is_integrity_error(caught.value)
+    assert pad.get_deployment("dep-1") == make_deployment("dep-1")
 
 
 @pytest.mark.parametrize(("error", "words"), [
@@ -40,7 +48,7 @@ def test_an_integrity_error_through_sqlalchemy_passes_through() -> None:
 ])
 def test_failures_of_a_postgresql_state_are_one_sentence(error: Exception, words: str) -> None:
     with pytest.raises(StateError) as caught, translated(PG):
-        raise sa_exc.OperationalError("SELECT 1", {}, error)
+        raise error
     message = str(caught.value)
     assert words in message and "alice:***@db.internal" in message and "s3cret" not in message
     assert "\n" not in message and message.endswith(".")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
 
 from memory import _schema, _schema_0_1
 from memory.database import default_database_url, open_store
@@ -18,6 +17,7 @@ from memory.engines import dispose_engines, engine_for, make_engine
 from memory.errors import StateError
 from memory.migrations import MIGRATIONS, m001_initial, migrate
 from memory.scratchpad import Scratchpad
+from memory.sql import column_names, table_names
 from tests.memory.conftest import raw_connection
 from tests.memory.test_state_errors import assert_one_sentence, snapshot
 
@@ -27,7 +27,7 @@ NAMES = [m.name for m in MIGRATIONS]
 
 def recorded(url: str) -> list[str]:
     with engine_for(url).connect() as conn:
-        return sorted(conn.execute(text("SELECT name FROM runbook_migrations")).scalars())
+        return sorted(conn.execute("SELECT name FROM runbook_migrations").scalars())
 
 
 def test_the_list_is_numbered_in_order() -> None:
@@ -39,10 +39,10 @@ def test_the_list_is_numbered_in_order() -> None:
 def test_a_fresh_database_gets_every_migration_and_the_live_schema(database_url: str) -> None:
     pad = Scratchpad(database_url)
     assert recorded(database_url) == NAMES
-    inspector = inspect(engine_for(pad.url))
-    for table in _schema.metadata.sorted_tables:
-        columns = {column["name"] for column in inspector.get_columns(table.name)}
-        assert columns == set(table.c.keys()), table.name
+    with engine_for(pad.url).connect() as conn:
+        assert table_names(conn) >= set(_schema.TABLES)
+        for table in _schema.TABLES.values():
+            assert set(column_names(conn, table.name)) == set(table.columns), table.name
     assert migrate(engine_for(pad.url), pad.url) == []  # nothing left to do
 
 
@@ -66,7 +66,7 @@ def _rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(path)
     try:
         return {
-            table: sorted(conn.execute(f"SELECT {', '.join(_schema_0_1.metadata.tables[table].c.keys())} FROM {table}"))
+            table: sorted(conn.execute(f"SELECT {', '.join(_schema_0_1.TABLES[table])} FROM {table}"))
             for table in sorted(_schema_0_1.TABLE_NAMES)
         }
     finally:
@@ -100,11 +100,11 @@ def test_a_0_1_0_shaped_postgresql_database_is_recognised(postgres_url: str, t0:
     engine = engine_for(postgres_url)
     with engine.begin() as conn:  # what 0.1.0's create_all made there: its tables, no migrations table
         m001_initial(conn)
-        conn.execute(_schema_0_1.metadata.tables["locks"].insert().values(
+        conn.execute(*_schema.insert(_schema.locks, dict(
             key="checkout-api/production", holder="alice@laptop (pid 1)", deployment_id="dep-1",
-            acquired_at=t0, expires_at=t0))
-        conn.execute(_schema_0_1.metadata.tables["events"].insert().values(
-            deployment_id="dep-1", kind="StepStarted", at=t0, payload={"step": "pre-checks"}))
+            acquired_at=t0, expires_at=t0)))
+        conn.execute(*_schema.insert(_schema.events, dict(
+            deployment_id="dep-1", kind="StepStarted", at=t0, payload={"step": "pre-checks"})))
     pad = Scratchpad(postgres_url)
     assert recorded(postgres_url) == NAMES
     lock = pad.get_lock("checkout-api/production")
@@ -115,8 +115,8 @@ def test_a_0_1_0_shaped_postgresql_database_is_recognised(postgres_url: str, t0:
 def test_a_database_from_a_newer_runbook_is_refused(database_url: str) -> None:
     Scratchpad(database_url)
     with engine_for(database_url).begin() as conn:
-        conn.execute(_schema.migrations_table.insert().values(name="m999_from_the_future",
-                                                              applied_at=datetime.now(UTC)))
+        conn.execute(*_schema.insert(_schema.migrations_table, {"name": "m999_from_the_future",
+                                                                "applied_at": datetime.now(UTC)}))
     dispose_engines()
     with pytest.raises(StateError) as caught:
         open_store(database_url)
@@ -195,6 +195,6 @@ def test_on_postgresql_migrating_waits_for_the_advisory_lock(postgres_url: str) 
 
 def recorded_or_none(url: str) -> list[str] | None:
     with engine_for(url).connect() as conn:
-        if not inspect(conn).has_table("runbook_migrations"):
+        if "runbook_migrations" not in table_names(conn):
             return None
     return recorded(url)

@@ -203,7 +203,7 @@ def test_reopening_keeps_everything_and_is_idempotent(
         raw.close()
 
 
-def test_any_sqlalchemy_url(tmp_path: Path, make_deployment: MakeDeployment) -> None:
+def test_any_sqlite_url(tmp_path: Path, make_deployment: MakeDeployment) -> None:
     with Scratchpad(f"sqlite:///{tmp_path / 'other.db'}") as pad:
         pad.record_deployment(make_deployment("dep-1"))
         assert pad.find_deployment("dep") == make_deployment("dep-1")

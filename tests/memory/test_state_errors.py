@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from memory.database import default_database_url, open_store
 from memory.engines import dispose_engines
@@ -164,11 +163,11 @@ def test_a_full_disk_on_write_saves_nothing(
     engine = sqlite_pad._engine
     dispose_engines()  # new connections from here on get the limit below
 
-    @event.listens_for(engine, "connect")
-    def _small_disk(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    def _small_disk(dbapi_connection: sqlite3.Connection) -> None:
         pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
 
+    engine.hooks.on_connect.append(_small_disk)
     engine.dispose()
     with pytest.raises(StateError) as caught:
         sqlite_pad.update_deployment("dep-1", status="failed", detail="x" * 200_000,
@@ -178,7 +177,7 @@ def test_a_full_disk_on_write_saves_nothing(
     assert "full" in message and "nothing was saved" in message and "SQLITE_FULL" in message
     with pytest.raises(StateError, match="full"):
         sqlite_pad.append_event("dep-1", "StepStarted", t0, {"blob": "y" * 200_000})
-    event.remove(engine, "connect", _small_disk)
+    engine.hooks.on_connect.remove(_small_disk)
     engine.dispose()
     assert sqlite_pad.get_deployment("dep-1") == make_deployment("dep-1")  # not half-written
     assert sqlite_pad.events("dep-1") == []

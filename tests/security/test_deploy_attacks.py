@@ -7,10 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import update
-
 from agent.runtime import open_runtime
-from memory._schema import approvals
 from memory.identity import Identity
 from memory.scratchpad import Scratchpad
 from skills import approval as gate
@@ -81,7 +78,8 @@ def test_a_request_that_expired_while_its_deploy_was_dead_never_rolls_out() -> N
         request = store.approval_for_deployment(dead)
         assert request is not None
         with store._write() as conn:  # noqa: SLF001 - its 30 minutes pass while nobody runs it
-            conn.execute(update(approvals).where(approvals.c.id == request.id).values(expires_at=request.requested_at))
+            conn.execute('UPDATE approvals SET "expires_at" = :at WHERE "id" = :id',
+                         {"at": request.requested_at, "id": request.id})
     result = run_cli("resume", dead)
     assert result.exit_code == 5, result.output
     assert "APPROVAL EXPIRED" in result.output
