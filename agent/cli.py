@@ -103,7 +103,7 @@ def deploy(
 def rollback(
     service: Annotated[str, typer.Argument(help="Service to roll back.")],
     environment: EnvironmentOption = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one before the current, from the scratchpad).")] = None,  # noqa: UP045
+    to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one that ran before the deploy that put the running revision in place, from the deployment records).")] = None,  # noqa: UP045
     output: OutputOption = "auto",
     config: ConfigOption = None,
     verbose: VerboseOption = False,
