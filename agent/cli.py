@@ -104,13 +104,17 @@ def rollback(
     service: Annotated[str, typer.Argument(help="Service to roll back.")],
     environment: EnvironmentOption = None,
     to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one that ran before the deploy that put the running revision in place, from the deployment records).")] = None,  # noqa: UP045
+    despite_alarms: Annotated[bool, typer.Option("--despite-alarms", help="Roll back although alarms were firing before the deploy being undone started (alarms raised since never stop a rollback).")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Go back to the version that ran before the current one, through the same gates as a deploy."""
+    """Go back to the version that ran before the current one, through the same gates as a deploy.
+
+    Alarms that started firing after the deploy being undone started (the bad version's own) do not stop a rollback; alarms firing before it do, unless --despite-alarms.
+    """
     with aws_calls_shown(verbose):
-        code = commands.rollback(service, environment, to, output, config)
+        code = commands.rollback(service, environment, to, output, config, despite_alarms)
     raise typer.Exit(code)
 
 

@@ -44,10 +44,12 @@ def rollback_target(resources: Resources, service: str, environment: str | None,
 
 
 def run_rollback(resources: Resources, service: str, environment: str | None, sink: Callable[[Event], None],
-                 to: str | None = None, terminal_prompt: TerminalPrompt | None = None) -> int:
-    """Run the rollback as a deploy of kind "rollback", requested by the runtime's user; its exit code."""
+                 to: str | None = None, terminal_prompt: TerminalPrompt | None = None,
+                 despite_alarms: bool = False) -> int:
+    """Run the rollback as a deploy of kind "rollback", requested by the runtime's user; its exit code.
+    Alarms raised since the deploy it undoes started never stop it; `despite_alarms`: nor do older ones."""
     env_name, version = rollback_target(resources, service, environment, to)
     me = resources.identity(env_name)
     request = DeployRequest(service=service, version=version, environment=env_name, requester=me.name,
-                            requester_via=me.via, kind="rollback")
+                            requester_via=me.via, kind="rollback", despite_alarms=despite_alarms)
     return run_deploy(resources, request, sink, terminal_prompt=terminal_prompt)

@@ -54,6 +54,7 @@ class DeployRequest:
     auto_rollback: bool = False
     dry_run: bool = False
     kind: str = "deploy"  # "deploy" or "rollback"
+    despite_alarms: bool = False  # a rollback only: alarms that fired before the deploy it undoes do not stop it
     deployment_id: str = ""
     # `--task-definition PATH`: the definition to deploy (register-task-definition's JSON) and where it came
     # from; None keeps the running revision and replaces only its image.

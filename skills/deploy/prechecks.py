@@ -9,6 +9,7 @@ from memory.records import LockHeld, LockRecord
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
 from skills.deploy.liveness import Liveness, liveness
+from skills.deploy.way_back import WayBack, find_way_back, raised_since
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -63,6 +64,21 @@ def _other_canaries(ctx: DeployContext) -> list[str]:
     head = (f"Another runbook canary of {ctx.target.key} is running in {ctx.target.environment}"
             if count == 1 else f"{count} other runbook canaries of {ctx.target.key} are running in {ctx.target.environment}")
     return [f"{head}: {lines[0]}" if count == 1 else f"{head}.", *(lines if count > 1 else [])]
+
+
+def _way_back(ctx: DeployContext, running_revision: int) -> WayBack | None:
+    """The way back from what runs now; a deploy to the version that ran before the deploy which put it in
+    place (the printed rollback command) is a rollback, and is recorded as one."""
+    req = ctx.request
+    records = [r for r in ctx.store.list_deployments(req.service, req.environment, limit=200)
+               if r.id != req.deployment_id]
+    way = find_way_back(records, running_revision)
+    if req.kind != "rollback" and way is not None and way.version == req.version and not req.task_definition:
+        req.kind = "rollback"
+        ctx.store.update_deployment(req.deployment_id, kind="rollback")
+        ctx.emit(Progress(message=f"{req.version} ran before deploy {way.undoes.id} ({way.undoes.to_version}):"
+                                  " this deploy is its rollback"))
+    return way
 
 
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
@@ -125,14 +141,34 @@ def _checks(ctx: DeployContext) -> DeployState:
 
     ctx.emit(Progress(message="Checking for incidents..."))
     alarms = backend.incidents.active_alarms(target)
-    if alarms:
-        return fail(
-            "incidents",
-            f"{len(alarms)} active alarm{'s' if len(alarms) > 1 else ''} on {target.key}:"
-            f" {', '.join(a.name for a in alarms)}; resolve {'them' if len(alarms) > 1 else 'it'} before deploying.",
-            [f"{a.name}: {a.reason}" for a in alarms if a.reason],
-        )
-    ctx.emit(CheckPassed(check="incidents", message=f"No active incidents affecting {target.key}"))
+    way = _way_back(ctx, service.revision)
+    if req.kind == "rollback" and way is not None:
+        # What the bad version raised is why it is rolled back; what fired before it started still stops us.
+        raised, blocking = raised_since(alarms, way.undoes.started_at)
+    else:
+        raised, blocking = [], alarms
+    if blocking and not (req.kind == "rollback" and req.despite_alarms):
+        count = len(blocking)
+        names, them = ", ".join(a.name for a in blocking), "them" if count > 1 else "it"
+        if req.kind == "rollback":
+            since = f"deploy {way.undoes.id} ({way.undoes.to_version}) started" if way else "anything runbook recorded"
+            env = "" if req.environment == ctx.config.default_environment else f" --environment {req.environment}"
+            message = (f"{count} alarm{'s' if count > 1 else ''} on {target.key} fired before {since}: {names};"
+                       f" resolve {them}, or roll back anyway with:"
+                       f" runbook rollback {req.service}{env} --to {req.version} --despite-alarms")
+        else:
+            message = (f"{count} active alarm{'s' if count > 1 else ''} on {target.key}: {names};"
+                       f" resolve {them} before deploying.")
+        return fail("incidents", message, [f"{a.name}: {a.reason}" for a in blocking if a.reason])
+    if raised or blocking:
+        ctx.emit(CheckPassed(
+            check="incidents",
+            message=f"Alarms firing on {target.key} do not stop this rollback",
+            details=[f"{a.name}: raised since {way.undoes.id} started ({way.undoes.to_version})" for a in raised
+                     if way is not None] + [f"{a.name}: overridden (--despite-alarms)" for a in blocking],
+        ))
+    else:
+        ctx.emit(CheckPassed(check="incidents", message=f"No active incidents affecting {target.key}"))
 
     ctx.emit(Progress(message="Checking for ongoing deployments..."))
     if service.deployment_in_progress:
