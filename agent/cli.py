@@ -121,7 +121,7 @@ def rollback(
 @app.command()
 def resume(
     deployment_id: Annotated[str, typer.Argument(help="Deployment id (or a unique prefix), as `runbook history` lists it.")],
-    abort: Annotated[bool, typer.Option("--abort", help="Close the deploy instead: remove its canary, withdraw its approval request, release the lock, record it as failed; the stable version keeps running.")] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Close the deploy instead: remove its canary, withdraw its approval request, release the lock, record it as abandoned; the stable version keeps running (put back, if the rollout had begun).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Take over a lock still held from another host, when you know that process is gone.")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,

@@ -92,7 +92,8 @@ def resume_deploy(
     if abort:
         ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
         state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
-        abandon(ctx, state, f"abandoned by {user}", Outcome.ABANDONED)
+        # Once the rollout had begun, the version that ran before it is put back (not left rolling or running).
+        abandon(ctx, state, f"abandoned by {user}", Outcome.ABANDONED, restore=True)
         return 0
     assert checkpoint is not None
     where = RESUME_POINTS.get(checkpoint.next_steps[0], checkpoint.next_steps[0])

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.agent.cli_support import deciding, fleet_snapshot, run_cli, sandbox_fleet
+from tests.agent.deploy_processes import killed_deploy
+from tools.backend import BackendError
 from tools.sandbox.fleet import find_service_named
 
 
@@ -86,3 +90,82 @@ def test_an_alarm_firing_before_the_bad_deploy_still_stops_its_rollback_and_name
     assert back.exit_code == 0, back.output
     assert "checkout-api-db-connections: overridden (--despite-alarms)" in back.output
     assert fleet_snapshot()["version"] == "1.2.2"
+
+
+@pytest.mark.parametrize("until", ["Deployment Progress:", "Monitoring for"])
+def test_resume_abort_after_the_rollout_began_puts_the_stable_version_back(until: str) -> None:
+    with deciding("approve", "alice"):  # killed mid-rollout (left rolling) or mid-validation (1.2.3 running)
+        deployment_id = killed_deploy(until)
+    assert fleet_snapshot()["version"] == "1.2.3" or until == "Deployment Progress:"
+
+    closed = run_cli("resume", deployment_id, "--abort")
+    assert closed.exit_code == 0, closed.output
+    assert "✓ Rollback complete" in closed.output and "Version: 1.2.3 → 1.2.2 (rolled back)" in closed.output
+    assert "DEPLOYMENT ABANDONED" in closed.output
+    after = fleet_snapshot()
+    assert after["version"] == "1.2.2" and after["canary"] == [] and after["revision"] == 44
+    row = history_rows()[0]
+    assert row["id"] == deployment_id and row["status"] == "abandoned"
+    status = run_cli("status", "checkout-api", "--environment", "production")
+    assert "checkout-api (production): 1.2.2, 10/10 tasks healthy" in status.output, status.output
+
+
+def credentials_expire_in_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand-in for an AWS error past the rollout's start: the credentials expire once validation begins."""
+    from skills.deploy import graph
+
+    def expired(*args: object) -> None:
+        raise BackendError("ExpiredTokenException: the security token included in the request is expired")
+
+    monkeypatch.setattr(graph, "run_validation", expired)
+
+
+def test_an_aws_error_after_the_rollout_began_says_what_is_live_and_how_to_go_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials_expire_in_validation(monkeypatch)
+    failed = deploy("1.2.3")
+    assert failed.exit_code == 1, failed.output
+    assert "ExpiredTokenException" in failed.output
+    assert "checkout-api 1.2.3 is live in production, not validated; 1.2.2 ran before it." in failed.output
+    assert printed_rollback_command(failed.output) == ["deploy", "checkout-api", "--version", "1.2.2"]
+    assert "the canary was removed" in failed.output
+    after = fleet_snapshot()
+    assert after["version"] == "1.2.3" and after["canary"] == []
+
+
+def test_auto_rollback_rolls_back_after_an_aws_error_past_the_rollouts_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials_expire_in_validation(monkeypatch)
+    failed = deploy("1.2.3", "--auto-rollback")
+    assert failed.exit_code == 6, failed.output
+    assert "✓ Rollback complete" in failed.output and "Version: 1.2.3 → 1.2.2 (rolled back)" in failed.output
+    assert "is live in production" not in failed.output
+    after = fleet_snapshot()
+    assert after["version"] == "1.2.2" and after["canary"] == []
+    assert history_rows()[0]["status"] == "validation_failed_rolled_back"
+
+
+def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from skills.deploy import canary
+    from tools.sandbox.platform import SandboxPlatform
+
+    def expired(*args: object, **kwargs: object) -> None:
+        raise BackendError("ExpiredTokenException: the security token included in the request is expired")
+
+    judge, remove = canary.judge_window, SandboxPlatform.remove_canary
+    monkeypatch.setattr(canary, "judge_window", expired)  # mid-canary
+    monkeypatch.setattr(SandboxPlatform, "remove_canary", expired)
+    failed = run_cli("deploy", "checkout-api", "--version", "1.2.3", "--environment", "production")
+    assert failed.exit_code == 1, failed.output
+    deployment_id = history_rows()[0]["id"]
+    assert (f"The canary of {deployment_id} is still running in checkout-api (production): it could not be removed"
+            " (ExpiredTokenException") in failed.output
+    assert f"`runbook resume {deployment_id} --abort` removes it." in failed.output
+    assert "canary was removed" not in failed.output and "is live" not in failed.output
+    assert fleet_snapshot()["canary"] and history_rows()[0]["status"] == "failed"
+
+    monkeypatch.setattr(canary, "judge_window", judge)  # the credentials are renewed
+    monkeypatch.setattr(SandboxPlatform, "remove_canary", remove)
+    removed = run_cli("resume", deployment_id, "--abort")
+    assert removed.exit_code == 0, removed.output
+    assert fleet_snapshot()["canary"] == [] and fleet_snapshot()["version"] == "1.2.2"
