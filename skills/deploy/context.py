@@ -160,6 +160,7 @@ class DeployState(TypedDict, total=False):
     started_at: str
     from_version: str | None
     from_revision: int | None
+    base_revision: int | None  # a rollback: the revision its version last ran as, copied instead of the running one
     to_revision: int | None
     image: dict[str, Any]
     desired: int

@@ -9,7 +9,7 @@ from memory.records import LockHeld, LockRecord
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
 from skills.deploy.liveness import Liveness, liveness
-from skills.deploy.way_back import WayBack, find_way_back, raised_since
+from skills.deploy.way_back import WayBack, find_way_back, raised_since, ran_as
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -198,9 +198,24 @@ def _checks(ctx: DeployContext) -> DeployState:
         "lock_acquired": True,
         "from_version": service.version,
         "from_revision": service.revision,
+        "base_revision": _restored_revision(ctx, way, service.revision),
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }
+
+
+def _restored_revision(ctx: DeployContext, way: WayBack | None, running_revision: int) -> int | None:
+    """A rollback's new revision copies the revision its version last ran as (its configuration with it), not
+    the running one: a bad deploy's configuration change goes back too. None: copy the running revision."""
+    req = ctx.request
+    if req.kind != "rollback" or req.task_definition:
+        return None
+    if way is not None and way.version == req.version:
+        revision = way.revision
+    else:  # `rollback --to` an older version
+        records = ctx.store.list_deployments(req.service, req.environment, limit=200)
+        revision = ran_as([r for r in records if r.id != req.deployment_id], req.version)[0]
+    return revision if revision != running_revision else None
 
 
 def _take_lock(ctx: DeployContext) -> str | None:

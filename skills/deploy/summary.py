@@ -21,7 +21,10 @@ def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
     )
     return [
         f"Register {ctx.request.task_definition_file} as a new task-definition revision (image {state['image']['uri']})"
-        if ctx.request.task_definition else f"Register a new task-definition revision with image {state['image']['uri']}",
+        if ctx.request.task_definition else
+        f"Register a copy of revision {state['base_revision']} (what {ctx.request.version} ran as) with image"
+        f" {state['image']['uri']}" if state.get("base_revision") else
+        f"Register a new task-definition revision with image {state['image']['uri']}",
         f"Canary: {canary_task_count(desired, limits.canary_percent)} of {desired} tasks,"
         f" {limits.health_checks} health checks, {limits.canary_observation_seconds}s of metrics"
         f" (error rate ≤ {limits.error_rate_percent:g}%, p99 ≤ {limits.p99_latency_ms:g}ms)",

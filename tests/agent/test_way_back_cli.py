@@ -10,7 +10,8 @@ import pytest
 
 from tests.agent.cli_support import deciding, fleet_snapshot, run_cli, sandbox_fleet
 from tests.agent.deploy_processes import killed_deploy
-from tools.backend import BackendError
+from tools.backend import BackendError, target_for
+from tools.config import load_config
 from tools.sandbox.fleet import find_service_named
 
 
@@ -169,3 +170,24 @@ def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_
     removed = run_cli("resume", deployment_id, "--abort")
     assert removed.exit_code == 0, removed.output
     assert fleet_snapshot()["canary"] == [] and fleet_snapshot()["version"] == "1.2.2"
+
+
+def test_a_rollback_puts_back_the_configuration_the_previous_version_ran_with() -> None:
+    from tests.agent.test_task_definition_cli import NEW_SECRET, definition, readable, write
+
+    readable(NEW_SECRET)
+    with sandbox_fleet() as backend:
+        before = backend.platform.current_task_definition(target_for(load_config(), "checkout-api", "production"))
+    with deciding("approve", "alice"):
+        shipped = run_cli("deploy", "checkout-api", "--task-definition", str(write(definition())), "-e", "production")
+    assert shipped.exit_code == 0, shipped.output
+
+    with deciding("approve", "alice"):
+        back = run_cli("rollback", "checkout-api", "--environment", "production")
+    assert back.exit_code == 0, back.output
+    assert "Env FEATURE_FAST_CHECKOUT: set → (none)" in back.output and "Memory: 1024 MB → 512 MB" in back.output
+    with sandbox_fleet() as backend:
+        after = backend.platform.current_task_definition(target_for(load_config(), "checkout-api", "production"))
+    assert after.version == "1.2.2" and after.revision == 46
+    assert (after.environment, after.secrets, after.cpu, after.memory_mb) == (
+        before.environment, before.secrets, before.cpu, before.memory_mb)
