@@ -165,6 +165,16 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcom
     return outcome
 
 
+def _past_the_approval(state: DeployState) -> bool:
+    """Whether the last checkpoint is past the approval (none required, or granted): the rollout may have begun."""
+    if "approval_id" not in state:
+        return False
+    outcome = state.get("outcome")
+    if outcome and Outcome(outcome) in (Outcome.DENIED, Outcome.EXPIRED, Outcome.CANARY_FAILED, Outcome.IMAGE_CHANGED):
+        return False
+    return state.get("approval_id") is None or bool(state.get("approver"))
+
+
 @dataclass
 class _WayBack:
     rolled_back: bool = False
@@ -184,6 +194,8 @@ def _after_the_rollout(ctx: DeployContext, state: DeployState, reason: str, rest
     where = f"{req.service} in {req.environment}"
     service = attempt("reading which version runs", lambda: ctx.backend.platform.describe_service(ctx.target))
     if service is None:
+        if not _past_the_approval(state):
+            return _WayBack()  # the checkpoint says the rollout was never reached
         return _WayBack(observations=[f"Could not read which version of {where} runs, so it is not known whether"
                                       f" the rollout to {req.version} began; `runbook status {req.service}` shows it."])
     if service.revision == from_revision and not service.deployment_in_progress:

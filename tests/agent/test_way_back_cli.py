@@ -153,9 +153,13 @@ def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_
     def expired(*args: object, **kwargs: object) -> None:
         raise BackendError("ExpiredTokenException: the security token included in the request is expired")
 
-    judge, remove = canary.judge_window, SandboxPlatform.remove_canary
-    monkeypatch.setattr(canary, "judge_window", expired)  # mid-canary
-    monkeypatch.setattr(SandboxPlatform, "remove_canary", expired)
+    def expire_now(*args: object, **kwargs: object) -> None:  # mid-canary: every later call is refused
+        monkeypatch.setattr(SandboxPlatform, "remove_canary", expired)
+        monkeypatch.setattr(SandboxPlatform, "describe_service", expired)
+        expired()
+
+    judge, remove, describe = canary.judge_window, SandboxPlatform.remove_canary, SandboxPlatform.describe_service
+    monkeypatch.setattr(canary, "judge_window", expire_now)
     failed = run_cli("deploy", "checkout-api", "--version", "1.2.3", "--environment", "production")
     assert failed.exit_code == 1, failed.output
     deployment_id = history_rows()[0]["id"]
@@ -163,6 +167,8 @@ def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_
             " (ExpiredTokenException") in failed.output
     assert f"`runbook resume {deployment_id} --abort` removes it." in failed.output
     assert "canary was removed" not in failed.output and "is live" not in failed.output
+    assert "whether the rollout" not in failed.output  # never reached: the checkpoint says so
+    monkeypatch.setattr(SandboxPlatform, "describe_service", describe)  # to look, as the person would
     assert fleet_snapshot()["canary"] and history_rows()[0]["status"] == "failed"
 
     monkeypatch.setattr(canary, "judge_window", judge)  # the credentials are renewed
