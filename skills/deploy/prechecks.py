@@ -122,6 +122,7 @@ def _checks(ctx: DeployContext) -> DeployState:
             details, outcome=Outcome.REFUSED,
         )
     ctx.emit(CheckPassed(check="current_version", message=f"Current version: {service.version}", details=details))
+    way = _way_back(ctx, service.revision)
 
     ctx.emit(Progress(message="Checking target image..."))
     try:
@@ -133,6 +134,14 @@ def _checks(ctx: DeployContext) -> DeployState:
             "target_image",
             f"Image {target.config.image_repository}:{req.version} does not exist in the registry.",
         )
+    ran = _ran_with_digest(ctx, way)
+    if ran is not None and ran != image.digest:
+        return fail(
+            "target_image",
+            f"{target.config.image_repository}:{req.version} was pushed again since it last ran here: it names"
+            f" {image.digest} now, {ran} then, so this rollback would run other bytes than the ones that ran;"
+            " push the image that ran under a new tag and deploy that.",
+        )
     ctx.emit(CheckPassed(
         check="target_image",
         message=f"Image exists: {image.uri}",
@@ -141,7 +150,6 @@ def _checks(ctx: DeployContext) -> DeployState:
 
     ctx.emit(Progress(message="Checking for incidents..."))
     alarms = backend.incidents.active_alarms(target)
-    way = _way_back(ctx, service.revision)
     if req.kind == "rollback" and way is not None:
         # What the bad version raised is why it is rolled back; what fired before it started still stops us.
         raised, blocking = raised_since(alarms, way.undoes.started_at)
@@ -202,6 +210,17 @@ def _checks(ctx: DeployContext) -> DeployState:
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }
+
+
+def _ran_with_digest(ctx: DeployContext, way: WayBack | None) -> str | None:
+    """A rollback: the image digest its version ran with here, as runbook recorded it (None: not recorded)."""
+    req = ctx.request
+    if req.kind != "rollback":
+        return None
+    if way is not None and way.version == req.version:
+        return way.digest
+    records = ctx.store.list_deployments(req.service, req.environment, limit=200)
+    return ran_as([r for r in records if r.id != req.deployment_id], req.version)[1]
 
 
 def _restored_revision(ctx: DeployContext, way: WayBack | None, running_revision: int) -> int | None:

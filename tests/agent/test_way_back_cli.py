@@ -197,3 +197,17 @@ def test_a_rollback_puts_back_the_configuration_the_previous_version_ran_with() 
     assert after.version == "1.2.2" and after.revision == 46
     assert (after.environment, after.secrets, after.cpu, after.memory_mb) == (
         before.environment, before.secrets, before.cpu, before.memory_mb)
+
+
+def test_a_rollback_to_a_tag_pushed_again_since_it_ran_is_refused() -> None:
+    assert deploy("1.2.3").exit_code == 0
+    ran = history_rows()[0]["image_digest"]
+    assert deploy("1.2.4").exit_code == 7
+    with sandbox_fleet() as backend:
+        pushed = backend.platform.fleet.push_image(  # type: ignore[attr-defined]
+            "registry.example.com/checkout-api", "1.2.3", build="rebuilt")
+    refused = run_cli("rollback", "checkout-api", "--environment", "production")
+    assert refused.exit_code == 3, refused.output
+    assert (f"registry.example.com/checkout-api:1.2.3 was pushed again since it last ran here: it names"
+            f" {pushed.digest} now, {ran} then") in refused.output
+    assert fleet_snapshot()["version"] == "1.2.4"
