@@ -103,21 +103,25 @@ def deploy(
 def rollback(
     service: Annotated[str, typer.Argument(help="Service to roll back.")],
     environment: EnvironmentOption = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one before the current, from the scratchpad).")] = None,  # noqa: UP045
+    to: Annotated[Optional[str], typer.Option("--to", help="Version to go back to (default: the one that ran before the deploy that put the running revision in place, from the deployment records).")] = None,  # noqa: UP045
+    despite_alarms: Annotated[bool, typer.Option("--despite-alarms", help="Roll back although alarms were firing before the deploy being undone started (alarms raised since never stop a rollback).")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Go back to the version that ran before the current one, through the same gates as a deploy."""
+    """Go back to the version that ran before the current one, through the same gates as a deploy.
+
+    Alarms that started firing after the deploy being undone started (the bad version's own) do not stop a rollback; alarms firing before it do, unless --despite-alarms.
+    """
     with aws_calls_shown(verbose):
-        code = commands.rollback(service, environment, to, output, config)
+        code = commands.rollback(service, environment, to, output, config, despite_alarms)
     raise typer.Exit(code)
 
 
 @app.command()
 def resume(
     deployment_id: Annotated[str, typer.Argument(help="Deployment id (or a unique prefix), as `runbook history` lists it.")],
-    abort: Annotated[bool, typer.Option("--abort", help="Close the deploy instead: remove its canary, withdraw its approval request, release the lock, record it as failed; the stable version keeps running.")] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Close the deploy instead: remove its canary, withdraw its approval request, release the lock, record it as abandoned; the stable version keeps running (put back, if the rollout had begun).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Take over a lock still held from another host, when you know that process is gone.")] = False,
     output: OutputOption = "auto",
     config: ConfigOption = None,

@@ -122,11 +122,13 @@ def deploy(service: str, version: str | None, environment: str | None, auto_roll
     return with_runtime(config_path, streamed(output, body))
 
 
-def rollback(service: str, environment: str | None, to: str | None, output: str, config_path: Path | None) -> int:
+def rollback(service: str, environment: str | None, to: str | None, output: str, config_path: Path | None,
+             despite_alarms: bool = False) -> int:
     def body(runtime: Runtime, renderer: Any, prompt: Any) -> int:
         from skills.rollback import run_rollback
 
-        return run_rollback(runtime, service, environment, renderer, to=to, terminal_prompt=prompt)
+        return run_rollback(runtime, service, environment, renderer, to=to, terminal_prompt=prompt,
+                            despite_alarms=despite_alarms)
 
     return with_runtime(config_path, streamed(output, body))
 

@@ -87,7 +87,7 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
         if rerun:
             new_td: TaskDefinition = platform.task_definition(target, rerun)
         else:
-            base = platform.task_definition(target, int(state["from_revision"]))  # type: ignore[arg-type]
+            base = platform.task_definition(target, int(state.get("base_revision") or state["from_revision"]))  # type: ignore[arg-type]
             if ctx.request.task_definition:  # the team's task-definition file, its image pinned
                 pinned = pin_image(ctx.request.task_definition, target.config.container, image.pinned)
                 new_td = platform.register_definition(target, base, pinned)

@@ -52,10 +52,15 @@ def run_config_validation(ctx: DeployContext, state: DeployState, total_steps: i
         elif not any(c.changed for c in changes):
             fail("task_definition", f"{ctx.request.task_definition_file} is the revision {target.key} runs"
                                     f" ({current.ref}); nothing to deploy.")
+    elif state.get("base_revision"):  # a rollback: the configuration its version ran with comes back too
+        new = backend.platform.task_definition(target, int(state["base_revision"]))  # type: ignore[arg-type]
+        changes = definition_changes(current, new.model_copy(update={"version": image.tag}))
+        ctx.emit(TaskDefinitionDiff(changes=changes))
     else:
         changes = task_definition_changes(current, image.tag)
         ctx.emit(TaskDefinitionDiff(changes=changes))
-    where = ctx.request.task_definition_file if definition else f"The task definition {current.ref}"
+    where = (ctx.request.task_definition_file if definition
+             else f"The task definition {new.ref}" if new is not current else f"The task definition {current.ref}")
 
     ctx.emit(Progress(message="Checking environment variables..."))
     available = set(new.environment) | set(new.secrets)
@@ -99,4 +104,4 @@ def run_config_validation(ctx: DeployContext, state: DeployState, total_steps: i
         return {"failure": failures[0], "outcome": Outcome.CONFIG_INVALID}
     ctx.emit(StepFinished(number=2, ok=True, message="Configuration validated"))
     changed = [f"{c.field}: {c.before or '(none)'} → {c.after or '(none)'}" for c in changes if c.changed]
-    return {"changes": changed + (["No config changes"] if len(changed) <= 1 and not definition else [])}
+    return {"changes": changed + (["No config changes"] if len(changed) <= 1 and new is current else [])}

@@ -54,6 +54,7 @@ class DeployRequest:
     auto_rollback: bool = False
     dry_run: bool = False
     kind: str = "deploy"  # "deploy" or "rollback"
+    despite_alarms: bool = False  # a rollback only: alarms that fired before the deploy it undoes do not stop it
     deployment_id: str = ""
     # `--task-definition PATH`: the definition to deploy (register-task-definition's JSON) and where it came
     # from; None keeps the running revision and replaces only its image.
@@ -159,6 +160,7 @@ class DeployState(TypedDict, total=False):
     started_at: str
     from_version: str | None
     from_revision: int | None
+    base_revision: int | None  # a rollback: the revision its version last ran as, copied instead of the running one
     to_revision: int | None
     image: dict[str, Any]
     desired: int

@@ -9,6 +9,7 @@ from memory.records import LockHeld, LockRecord
 from skills.deploy.context import LOCK_TTL_SECONDS, DeployContext, DeployState
 from skills.deploy.knowledge import show_deploy_runbook, start_deploy_runbook_lookup
 from skills.deploy.liveness import Liveness, liveness
+from skills.deploy.way_back import WayBack, find_way_back, raised_since, ran_as
 from skills.events import CheckFailed, CheckPassed, Progress, StepFinished, StepStarted
 from tools.backend import BackendError
 
@@ -65,6 +66,21 @@ def _other_canaries(ctx: DeployContext) -> list[str]:
     return [f"{head}: {lines[0]}" if count == 1 else f"{head}.", *(lines if count > 1 else [])]
 
 
+def _way_back(ctx: DeployContext, running_revision: int) -> WayBack | None:
+    """The way back from what runs now; a deploy to the version that ran before the deploy which put it in
+    place (the printed rollback command) is a rollback, and is recorded as one."""
+    req = ctx.request
+    records = [r for r in ctx.store.list_deployments(req.service, req.environment, limit=200)
+               if r.id != req.deployment_id]
+    way = find_way_back(records, running_revision)
+    if req.kind != "rollback" and way is not None and way.version == req.version and not req.task_definition:
+        req.kind = "rollback"
+        ctx.store.update_deployment(req.deployment_id, kind="rollback")
+        ctx.emit(Progress(message=f"{req.version} ran before deploy {way.undoes.id} ({way.undoes.to_version}):"
+                                  " this deploy is its rollback"))
+    return way
+
+
 def run_prechecks(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
     ctx.emit(StepStarted(number=1, total=total_steps, title="Pre-deployment Checks"))
     ctx.runbook_hint = start_deploy_runbook_lookup(ctx)  # beside the checks; shown when it is back
@@ -109,6 +125,7 @@ def _checks(ctx: DeployContext) -> DeployState:
             details, outcome=Outcome.REFUSED,
         )
     ctx.emit(CheckPassed(check="current_version", message=f"Current version: {service.version}", details=details))
+    way = _way_back(ctx, service.revision)
 
     ctx.emit(Progress(message="Checking target image..."))
     try:
@@ -120,6 +137,14 @@ def _checks(ctx: DeployContext) -> DeployState:
             "target_image",
             f"Image {target.config.image_repository}:{req.version} does not exist in the registry.",
         )
+    ran = _ran_with_digest(ctx, way)
+    if ran is not None and ran != image.digest:
+        return fail(
+            "target_image",
+            f"{target.config.image_repository}:{req.version} was pushed again since it last ran here: it names"
+            f" {image.digest} now, {ran} then, so this rollback would run other bytes than the ones that ran;"
+            " push the image that ran under a new tag and deploy that.",
+        )
     ctx.emit(CheckPassed(
         check="target_image",
         message=f"Image exists: {image.uri}",
@@ -128,14 +153,33 @@ def _checks(ctx: DeployContext) -> DeployState:
 
     ctx.emit(Progress(message="Checking for incidents..."))
     alarms = backend.incidents.active_alarms(target)
-    if alarms:
-        return fail(
-            "incidents",
-            f"{len(alarms)} active alarm{'s' if len(alarms) > 1 else ''} on {target.key}:"
-            f" {', '.join(a.name for a in alarms)}; resolve {'them' if len(alarms) > 1 else 'it'} before deploying.",
-            [f"{a.name}: {a.reason}" for a in alarms if a.reason],
-        )
-    ctx.emit(CheckPassed(check="incidents", message=f"No active incidents affecting {target.key}"))
+    if req.kind == "rollback" and way is not None:
+        # What the bad version raised is why it is rolled back; what fired before it started still stops us.
+        raised, blocking = raised_since(alarms, way.undoes.started_at)
+    else:
+        raised, blocking = [], alarms
+    if blocking and not (req.kind == "rollback" and req.despite_alarms):
+        count = len(blocking)
+        names, them = ", ".join(a.name for a in blocking), "them" if count > 1 else "it"
+        if req.kind == "rollback":
+            since = f"deploy {way.undoes.id} ({way.undoes.to_version}) started" if way else "anything runbook recorded"
+            env = "" if req.environment == ctx.config.default_environment else f" --environment {req.environment}"
+            message = (f"{count} alarm{'s' if count > 1 else ''} on {target.key} fired before {since}: {names};"
+                       f" resolve {them}, or roll back anyway with:"
+                       f" runbook rollback {req.service}{env} --to {req.version} --despite-alarms")
+        else:
+            message = (f"{count} active alarm{'s' if count > 1 else ''} on {target.key}: {names};"
+                       f" resolve {them} before deploying.")
+        return fail("incidents", message, [f"{a.name}: {a.reason}" for a in blocking if a.reason])
+    if raised or blocking:
+        ctx.emit(CheckPassed(
+            check="incidents",
+            message=f"Alarms firing on {target.key} do not stop this rollback",
+            details=[f"{a.name}: raised since {way.undoes.id} started ({way.undoes.to_version})" for a in raised
+                     if way is not None] + [f"{a.name}: overridden (--despite-alarms)" for a in blocking],
+        ))
+    else:
+        ctx.emit(CheckPassed(check="incidents", message=f"No active incidents affecting {target.key}"))
 
     ctx.emit(Progress(message="Checking for ongoing deployments..."))
     if service.deployment_in_progress:
@@ -165,9 +209,35 @@ def _checks(ctx: DeployContext) -> DeployState:
         "lock_acquired": True,
         "from_version": service.version,
         "from_revision": service.revision,
+        "base_revision": _restored_revision(ctx, way, service.revision),
         "desired": service.desired,
         "image": image.model_dump(mode="json"),
     }
+
+
+def _ran_with_digest(ctx: DeployContext, way: WayBack | None) -> str | None:
+    """A rollback: the image digest its version ran with here, as runbook recorded it (None: not recorded)."""
+    req = ctx.request
+    if req.kind != "rollback":
+        return None
+    if way is not None and way.version == req.version:
+        return way.digest
+    records = ctx.store.list_deployments(req.service, req.environment, limit=200)
+    return ran_as([r for r in records if r.id != req.deployment_id], req.version)[1]
+
+
+def _restored_revision(ctx: DeployContext, way: WayBack | None, running_revision: int) -> int | None:
+    """A rollback's new revision copies the revision its version last ran as (its configuration with it), not
+    the running one: a bad deploy's configuration change goes back too. None: copy the running revision."""
+    req = ctx.request
+    if req.kind != "rollback" or req.task_definition:
+        return None
+    if way is not None and way.version == req.version:
+        revision = way.revision
+    else:  # `rollback --to` an older version
+        records = ctx.store.list_deployments(req.service, req.environment, limit=200)
+        revision = ran_as([r for r in records if r.id != req.deployment_id], req.version)[0]
+    return revision if revision != running_revision else None
 
 
 def _take_lock(ctx: DeployContext) -> str | None:

@@ -78,6 +78,7 @@ def resume_deploy(
     asked = (checkpoint.values.get("request") if checkpoint else None) or _asked_at_start(ctx)
     request.auto_rollback = bool(asked.get("auto_rollback"))
     request.dry_run = bool(asked.get("dry_run"))
+    request.despite_alarms = bool(asked.get("despite_alarms"))
     request.task_definition, request.task_definition_file = asked.get("task_definition"), asked.get("task_definition_file")
     # Only if the lock is still as seen: of two commands resuming the same deploy at once, one goes on.
     if ctx.store.take_over_lock(ctx.lock_key, seen, ctx.holder, record.id, ctx.wall_now(), LOCK_TTL_SECONDS,
@@ -91,7 +92,8 @@ def resume_deploy(
     if abort:
         ctx.emit(Progress(message=f"Abandoning deployment {record.id}..."))
         state: DeployState = {**(checkpoint.values if checkpoint else {}), "lock_acquired": True}  # type: ignore[typeddict-item]
-        abandon(ctx, state, f"abandoned by {user}", Outcome.ABANDONED)
+        # Once the rollout had begun, the version that ran before it is put back (not left rolling or running).
+        abandon(ctx, state, f"abandoned by {user}", Outcome.ABANDONED, restore=True)
         return 0
     assert checkpoint is not None
     where = RESUME_POINTS.get(checkpoint.next_steps[0], checkpoint.next_steps[0])

@@ -21,7 +21,10 @@ def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
     )
     return [
         f"Register {ctx.request.task_definition_file} as a new task-definition revision (image {state['image']['uri']})"
-        if ctx.request.task_definition else f"Register a new task-definition revision with image {state['image']['uri']}",
+        if ctx.request.task_definition else
+        f"Register a copy of revision {state['base_revision']} (what {ctx.request.version} ran as) with image"
+        f" {state['image']['uri']}" if state.get("base_revision") else
+        f"Register a new task-definition revision with image {state['image']['uri']}",
         f"Canary: {task_share(canary_task_count(desired, limits.canary_percent), desired)},"
         f" {limits.health_checks} health checks, then judged against the stable version from a first"
         f" {limits.canary_observation_seconds}s look until the approval (alpha {ctx.config.judge.alpha:g};"

@@ -93,4 +93,4 @@ def test_history_honours_time_words() -> None:
 def test_a_rollback_with_nothing_to_go_back_to_exits_as_runbook_rollback_does() -> None:
     result = run_cli("ask", "roll back payments-api in staging")
     assert result.exit_code == 2, result.output
-    assert "no successful deploy of payments-api to staging" in result.output
+    assert "No deploy on record put payments-api 3.4.2 (revision 131) in place in staging" in result.output
