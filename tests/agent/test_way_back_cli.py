@@ -158,8 +158,8 @@ def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_
         monkeypatch.setattr(SandboxPlatform, "describe_service", expired)
         expired()
 
-    judge, remove, describe = canary.judge_window, SandboxPlatform.remove_canary, SandboxPlatform.describe_service
-    monkeypatch.setattr(canary, "judge_window", expire_now)
+    judge, remove, describe = canary.judge_now, SandboxPlatform.remove_canary, SandboxPlatform.describe_service
+    monkeypatch.setattr(canary, "judge_now", expire_now)
     failed = run_cli("deploy", "checkout-api", "--version", "1.2.3", "--environment", "production")
     assert failed.exit_code == 1, failed.output
     deployment_id = history_rows()[0]["id"]
@@ -171,7 +171,7 @@ def test_a_canary_that_cannot_be_removed_is_named_with_the_command_that_removes_
     monkeypatch.setattr(SandboxPlatform, "describe_service", describe)  # to look, as the person would
     assert fleet_snapshot()["canary"] and history_rows()[0]["status"] == "failed"
 
-    monkeypatch.setattr(canary, "judge_window", judge)  # the credentials are renewed
+    monkeypatch.setattr(canary, "judge_now", judge)  # the credentials are renewed
     monkeypatch.setattr(SandboxPlatform, "remove_canary", remove)
     removed = run_cli("resume", deployment_id, "--abort")
     assert removed.exit_code == 0, removed.output
