@@ -126,9 +126,31 @@ def apply_environment(config: RunbookConfig, environ: Mapping[str, str] | None =
     one read through `read_config` already has them and is returned as it is."""
     if config._layered:
         return config
-    again = layered(config.model_dump(exclude_unset=True), config.source, read_environment(environ), flags or Flags())
+    again = layered(_given(config), config.source, read_environment(environ), flags or Flags())
     again.path, again.found_by, again.base_dir = config.path, config.found_by, config.base_dir
     return again
+
+
+def _given(config: RunbookConfig) -> dict[str, Any]:
+    """What a config built in code says: the fields set when it was made, and any nested section changed
+    after (`config.agent.max_steps = 1` leaves `agent` out of the set fields, but not out of the config)."""
+    given = config.model_dump(exclude_unset=True)
+    for name, value in config.model_dump(exclude_defaults=True).items():
+        if isinstance(value, dict) and isinstance(given.get(name, {}), dict):
+            given[name] = _deep(given.get(name, {}), value)
+        else:
+            given.setdefault(name, value)
+    return given
+
+
+def _deep(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep(merged[key], value)
+        else:
+            merged.setdefault(key, value)
+    return merged
 
 
 def read_config(explicit: Path | None = None, *, environ: Mapping[str, str] | None = None,
