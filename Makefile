@@ -27,18 +27,21 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## eval: accuracy of the routing, investigate and recall sets
+## eval: accuracy of the routing, investigate and recall sets; the canary judge on the sandbox over 40 seeds
 eval: $(STAMP)
 	$(BIN)/python evals/run.py
 	$(BIN)/python evals/recall/run.py
+	$(BIN)/python evals/sandbox_judge.py
 
-## bench: every benchmark (medians): CLI and deploy, ask, Slack acks, AWS API calls, recall at 10,000 entries
+## bench: every benchmark (medians): CLI and deploy, ask, Slack acks, AWS API calls, recall at 10,000 entries,
+## and the canary judge against today's, the seed's and Wald's (quick: ~2,000 runs per cell; --full for 10,000)
 bench: $(STAMP)
 	$(BIN)/python evals/bench_cli.py
 	$(BIN)/python evals/bench_ask.py
 	$(BIN)/python evals/bench_slack.py
 	$(BIN)/python evals/bench_aws.py --runs 3
 	$(BIN)/python evals/bench_recall.py
+	$(BIN)/python evals/bench_judge.py --quick
 
 clean:
 	rm -rf $(VENV) .runbook

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent import cli_agent, cli_knowledge, cli_slack, commands
+from agent import cli_agent, cli_knowledge, cli_mcp, cli_slack, commands
 from agent.cli_options import (
     ConfigOption,
     GlobalOptions,
@@ -279,7 +279,7 @@ def sandbox_demo(
     raise typer.Exit(commands.sandbox_demo(version, colleague, auto_rollback, current()))
 
 
-for _module in (cli_agent, cli_slack, cli_knowledge):
+for _module in (cli_agent, cli_slack, cli_knowledge, cli_mcp):
     _module.register(app)
 
 

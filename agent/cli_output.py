@@ -1,6 +1,7 @@
 """What a command writes, and where, under one convention.
 
-* `--output json`: commands that stream (deploy, rollback, resume, sandbox demo, chat) write JSON lines,
+* `--output json`: commands that stream (deploy, rollback, resume, sandbox demo, chat, slack serve, mcp
+  serve) write JSON lines,
   one typed event per line (`kind` names it, as in `skills.events`); every other command writes one JSON
   document. Each line and each document has `"schema_version": 1`; a document also has `"command"` and
   `"ok"`, and an error is `{"ok": false, "error": {"message": ..., "exit_code": ...}}` (a line of kind
@@ -16,7 +17,7 @@ from typing import Any
 
 from agent.cli_options import current
 
-STREAMING = ("deploy", "rollback", "resume", "sandbox demo", "chat", "slack serve")  # JSON lines; the others: one document
+STREAMING = ("deploy", "rollback", "resume", "sandbox demo", "chat", "slack serve", "mcp serve")  # JSON lines; the others: one document
 
 
 def note(message: str) -> None:

@@ -63,9 +63,11 @@ def _previous(saver: Any, thread: dict[str, Any]) -> Any:
 
 def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
         on_event: Callable[[Any], None] | None = None, now: datetime | None = None,
-        catalogue: Catalogue | None = None) -> Reply:
+        catalogue: Catalogue | None = None, spawn: Callable[..., Any] | None = None) -> Reply:
     """Answer one request of `runtime.user` in a session. `model`: a ClaudeModel, None for offline,
-    default from config. `catalogue`: the capabilities (agent.tools.CATALOGUE; evals pass recorded ones)."""
+    default from config. `catalogue`: the capabilities (agent.tools.CATALOGUE; evals pass recorded ones).
+    `spawn`: where a requested deploy runs when the door cannot wait for it (the Slack bot's pool);
+    None: it runs here, to its end."""
     runtime.state_dir.mkdir(parents=True, exist_ok=True)
     from agent.intents import Compound, Intent
     from agent.router import asks_for_change, route
@@ -90,13 +92,11 @@ def ask(question: str, session_id: str, runtime: Runtime, model: Any = _UNSET,
             routing = route(question, runtime.config, lambda: _previous(saver(), thread), now)
             toolbox = Toolbox(catalogue=CATALOGUE if catalogue is None else catalogue, resources=runtime,
                               asker=runtime.user, allow_requests=asks_for_change(routing), refusal=_refusal(routing),
-                              asked=routing if asks_for_change(routing) else None,
+                              asked=routing if asks_for_change(routing) else None, spawn=spawn,
                               on_event=on_event or (lambda event: None))
             parts = routing.parts if isinstance(routing, Compound) else [routing]
             if any(isinstance(p, Intent) and p.tool in ("investigate", "recall") for p in parts):
-                import memory.scratchpad  # noqa: F401 - the lookup syncs the scratchpad first: it forks with it
-
-                toolbox.start_recall_early()  # chromadb loads in a forked child while LangGraph loads here
+                toolbox.start_recall_early()  # chromadb loads in a child process while LangGraph loads here
             return _run(question, session_id, runtime, model, routing, toolbox, saver(), thread)
         finally:
             if toolbox is not None:
@@ -132,6 +132,6 @@ def _run(question: str, session_id: str, runtime: Runtime, model: Any, routing: 
                  results=results)
 
 
-def answer(question: str, session_id: str, runtime: Runtime) -> str:
+def answer(question: str, session_id: str, runtime: Runtime, spawn: Callable[..., Any] | None = None) -> str:
     """The answer to `question` from `runtime.user` in session `session_id` (e.g. a Slack thread's ts)."""
-    return ask(question, session_id, runtime).answer
+    return ask(question, session_id, runtime, spawn=spawn).answer

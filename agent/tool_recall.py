@@ -1,6 +1,6 @@
 """The agent's `recall` tool, and the recall lookups the agent's tools start.
 
-Every lookup runs beside the agent (``memory.recall_lookup``, in a forked child), so chromadb and the
+Every lookup runs beside the agent (``memory.recall_lookup``, in a child process), so chromadb and the
 model never load into the agent's own process; a request that is likely to recall starts one early
 (``Toolbox.start_recall_early``) and the first tool that recalls takes it (``Toolbox.recall``).
 """

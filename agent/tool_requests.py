@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.toolkit import Toolbox, ToolResult
+from skills.resources import Resources
 from tools.config import RunbookConfig
 
 
@@ -77,26 +78,49 @@ def deploy(box: Toolbox, service: str, version: str, environment: str | None) ->
     me = box.resources.identity(env)  # who asks, as the environment's identity provider establishes it
     request = DeployRequest(service=service, version=version, environment=env, requester=me.name,
                             requester_via=me.via)
-    watcher = DeployWatcher(box.on_event)
-    code = run_deploy(box.resources, request, watcher)
     what = f"Deploy of {service} {version} to {env} ({request.deployment_id}, requested by {me.name})"
-    return _result(box, "request_deploy", what, request.deployment_id, code, watcher)
+
+    def run(resources: Resources, sink: Callable[[Any], None]) -> ToolResult:
+        watcher = DeployWatcher(sink)
+        code = run_deploy(resources, request, watcher)
+        return _result(resources, "request_deploy", what, request.deployment_id, code, watcher)
+
+    return _start(box, "request_deploy", what, request.deployment_id, env, me.name, run)
 
 
 def rollback(box: Toolbox, service: str, environment: str | None, to_version: str | None) -> ToolResult:
     from skills.rollback import rollback_target, run_rollback
 
     env, target = rollback_target(box.resources, service, environment, to_version)
-    watcher = DeployWatcher(box.on_event)
-    code = run_rollback(box.resources, service, env, watcher, to=target)
-    what = f"Rollback of {service} in {env} to {target} ({watcher.deployment_id or 'no deployment'}, requested by {box.asker})"
-    return _result(box, "request_rollback", what, watcher.deployment_id, code, watcher)
+    what = f"Rollback of {service} in {env} to {target} (requested by {box.asker})"
+
+    def run(resources: Resources, sink: Callable[[Any], None]) -> ToolResult:
+        watcher = DeployWatcher(sink)
+        code = run_rollback(resources, service, env, watcher, to=target)
+        return _result(resources, "request_rollback", f"{what[:-1]}, {watcher.deployment_id or 'no deployment'})",
+                       watcher.deployment_id, code, watcher)
+
+    return _start(box, "request_rollback", what, None, env, box.asker, run)
 
 
-def _result(box: Toolbox, tool: str, what: str, deployment_id: str, code: int, watcher: DeployWatcher) -> ToolResult:
+def _start(box: Toolbox, tool: str, what: str, deployment_id: str | None, environment: str, requester: str,
+           run: Callable[[Resources, Callable[[Any], None]], ToolResult]) -> ToolResult:
+    """Run the change here to its end, or (a door that cannot wait) start it on its own runtime and say
+    at once which deployment it is and how to approve it; the door reports the outcome when it ends."""
+    if box.spawn is None:
+        return run(box.resources, box.on_event)
+    box.spawn(lambda resources: run(resources, lambda event: None))
+    approve = how_to_approve(box.config, environment, deployment_id or "ID", requester)
+    text = f"{what}: started. {approve} The outcome follows here when it ends."
+    return ToolResult(tool=tool, ok=True, text=text, status="started",
+                      data={"deployment_id": deployment_id, "status": "started", "how_to_approve": approve})
+
+
+def _result(resources: Resources, tool: str, what: str, deployment_id: str, code: int,
+            watcher: DeployWatcher) -> ToolResult:
     from memory.outcome import Outcome
 
-    record = box.resources.store.get_deployment(deployment_id) if deployment_id else None
+    record = resources.store.get_deployment(deployment_id) if deployment_id else None
     if record is not None and record.status.finished:
         outcome = record.status
     else:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tools.config import RunbookConfig
 
 Kind = Literal["read", "request"]
-Status = Literal["ok", "no_data", "error", "refused"]
+Status = Literal["ok", "no_data", "error", "refused", "started"]
 
 
 class ToolResult(BaseModel):
@@ -158,6 +158,10 @@ class Toolbox:
     # only with that tool, that service, that environment (the default one when they named none) and, for
     # a deploy, that version. None with allow_requests: any (tests that exercise a skill directly).
     asked: Any = None
+    # Where a requested deploy or rollback runs when the door cannot wait for it: spawn(job) runs
+    # job(resources) -> ToolResult later, on a runtime of its own (the Slack bot's deploy pool). None:
+    # the change runs here, to its end, and its result is the tool's.
+    spawn: Callable[[Callable[[Resources], ToolResult]], None] | None = None
     on_event: Callable[[Any], None] = field(default=lambda event: None)
     recall_lookup: RecallLookup | None = None  # started with the request; the first tool that recalls takes it
 
@@ -179,7 +183,7 @@ class Toolbox:
 
     def start_recall_early(self) -> None:
         """Start a lookup now, for a request that will likely recall: loading chromadb and the model in a
-        forked child overlaps with the rest of the request. Never fails (the tool starts its own)."""
+        child process overlaps with the rest of the request. Never fails (the tool starts its own)."""
         from agent.tool_recall import prestart
 
         if self.recall_lookup is None:

@@ -5,12 +5,13 @@ with other work to do (an investigation fetching logs and metrics) starts the lo
     lookup.send([RecallQuery(query="OutOfMemoryError: Java heap space", kinds=["postmortem"])])
     hits = lookup.result(timeout=3.0)                     # one list of hits per query, best first
 
-The lookup runs in a child process forked from the caller (multiprocessing "fork"): it opens the
-index (indexing the knowledge folder the first time), indexes the deployments and investigations the
+The lookup runs in a child process started fresh (multiprocessing "spawn"): it opens the index
+(indexing the knowledge folder the first time), indexes the deployments and investigations the
 scratchpad logged since the last lookup (``sync_from_scratchpad``), waits for the queries and sends
-the hits back as JSON over a Pipe. chromadb's runtime does not survive a fork: in a process that has
-already loaded chromadb (a deploy indexes its summary), the same work runs in a thread instead, which
-costs little there since everything is loaded. ``result`` raises ``RecallUnavailable`` (one sentence)
+the hits back as JSON over a Pipe. Not "fork": a forked child inherits every lock the caller's other
+threads held at that instant (a deploy's heartbeat writing to SQLite holds SQLite's memory mutex), and
+the child hung on the first one it touched. In a process that has already loaded chromadb, the same
+work runs in a thread instead, which costs little there since everything is loaded. ``result`` raises ``RecallUnavailable`` (one sentence)
 when the hits are not back in time or the lookup failed: callers answer without them.
 
 ``cite`` and ``title`` name a hit the way answers cite it: ``out-of-memory.md § Mitigate``,
@@ -37,9 +38,9 @@ from memory.recall_settings import RecallSettings
 
 __all__ = ["RecallLookup", "RecallQuery", "RecallUnavailable", "cite", "recall_in_background", "recall_with", "title"]
 
-Mode = Literal["auto", "fork", "thread"]
-DEADLINE_SECONDS = 120  # a forked lookup ends itself after this long, whatever it is doing
-_DETACHED: list[Any] = []  # forked lookups given up on; reaped when the next one starts
+Mode = Literal["auto", "process", "thread"]
+DEADLINE_SECONDS = 120  # a lookup in a child process ends itself after this long, whatever it is doing
+_DETACHED: list[Any] = []  # child lookups given up on; reaped when the next one starts
 
 
 class RecallQuery(BaseModel):
@@ -59,7 +60,7 @@ class RecallLookup:
     def __init__(self, connection: Connection, worker: Any, mode: str) -> None:
         self._connection = connection
         self._worker = worker
-        self.mode = mode  # fork or thread
+        self.mode = mode  # process or thread
         self.model: str | None = None  # the index's embedding model, once the result is in
         self._sent = False
 
@@ -93,10 +94,10 @@ class RecallLookup:
         return [[RecallHit.model_validate(hit) for hit in hits] for hits in reply["hits"]]
 
     def close(self) -> None:
-        """Give up on the lookup. A forked child still loading stops now; one already writing to the
+        """Give up on the lookup. A child process still loading stops now; one already writing to the
         index finishes on its own, detached: this process does not wait for it when it exits."""
         self._connection.close()
-        if self.mode != "fork" or not self._worker.is_alive():
+        if self.mode != "process" or not self._worker.is_alive():
             return
         if not self._sent:
             self._worker.terminate()  # SIGTERM: ignored once the child may write (see _child)
@@ -123,15 +124,15 @@ def recall_in_background(
     options = {"state_dir": str(state_dir), "folder": str(folder) if folder else None, "embedding": embedding,
                "vocab_path": vocab_path, "server_url": server_url, "database_url": database_url, "sync": sync}
     if mode == "auto":
-        mode = "thread" if "chromadb" in sys.modules else "fork"
+        mode = "thread" if "chromadb" in sys.modules else "process"
     _DETACHED[:] = [p for p in _DETACHED if p.is_alive()]  # is_alive() reaps the ones that ended
     ours, theirs = multiprocessing.Pipe(duplex=True)
     worker: Any
-    if mode == "fork":
-        worker = multiprocessing.get_context("fork").Process(
-            target=_child, args=(theirs, ours, options), name="runbook-recall", daemon=False)
+    if mode == "process":
+        worker = multiprocessing.get_context("spawn").Process(
+            target=_child, args=(theirs, options), name="runbook-recall", daemon=False)
         worker.start()
-        theirs.close()  # the child holds its own end; EOF here means the child is gone
+        theirs.close()  # the child holds its own copy; EOF here means the child is gone
     else:
         worker = threading.Thread(target=_serve, args=(theirs, options), name="runbook-recall", daemon=True)
         worker.start()
@@ -141,9 +142,8 @@ def recall_in_background(
     return lookup
 
 
-def _child(connection: Connection, parents_end: Connection, options: dict[str, Any]) -> None:
-    """The forked child: quiet and bounded in time; it may be stopped until it could write to the index."""
-    parents_end.close()  # else the child would never see the caller close it
+def _child(connection: Connection, options: dict[str, Any]) -> None:
+    """The child process: quiet and bounded in time; it may be stopped until it could write to the index."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # what the child prints is not for the person: failures go back over the Pipe
     os.dup2(devnull, 2)

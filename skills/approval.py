@@ -3,7 +3,9 @@
 A request is bound to one deployment (service, environment, versions, image digest) and
 expires. Only a person decides, through `decide`, which enforces the environment's policy:
 which channels may decide, who may approve, and that in production the requester cannot
-approve their own deploy. Nothing in the agent's tool list calls into this module.
+approve their own deploy. An approval given while the deploy's canary is inconclusive is recorded as
+an override (the card and the prompt say so before the click). Nothing in the agent's tool list calls
+into this module.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from tools.config import ApprovalPolicy
 
 Decision = Literal["approved", "denied"]
 Channel = Literal["terminal", "slack"]
+
+# An approval given while the canary judge had not reached a verdict overrides it; the record says so.
+OVERRIDE_NOTE = "override: approved while the canary was inconclusive"
 
 
 class ApprovalError(UserError):
@@ -118,6 +123,8 @@ def decide(
                 f"{by.label} requested this {request.environment} deploy and cannot approve it;"
                 " another approver must."
             )
+    if decision == "approved" and canary_verdict(store, request.deployment_id) == "inconclusive":
+        reason = OVERRIDE_NOTE + (f" ({reason})" if reason else "")
     stored, won = store.decide_approval(request.id, decision, by.name, now, reason=reason, channel=channel,
                                         via=by.via)
     if not won:
@@ -134,6 +141,20 @@ def deploy_is_alive(store: Scratchpad, request: ApprovalRecord, now: datetime) -
     if lock is None or lock.deployment_id != request.deployment_id:
         return False
     return liveness(lock, now) in (Liveness.ALIVE, Liveness.UNKNOWN)
+
+
+def canary_verdict(store: Scratchpad, deployment_id: str) -> str | None:
+    """The deployment's latest canary verdict, from its events (None: its canary was never judged)."""
+    for event in reversed(store.events(deployment_id)):
+        if event.kind in ("canary_verdict_changed", "canary_judged"):
+            verdict = event.payload.get("verdict")
+            return verdict if isinstance(verdict, str) else None
+    return None
+
+
+def is_override(record: ApprovalRecord) -> bool:
+    """Approved while the canary was inconclusive."""
+    return record.status == "approved" and record.reason.startswith(OVERRIDE_NOTE)
 
 
 def expire(store: Scratchpad, request: ApprovalRecord, now: datetime) -> ApprovalRecord:

@@ -6,6 +6,7 @@ plain text, JSON lines or Slack thread updates; the scratchpad stores every one 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -83,6 +84,9 @@ class HealthCheckResult(_Event):
     detail: str = ""
 
 
+Verdict = Literal["healthy", "unhealthy", "inconclusive"]
+
+
 class MetricReading(BaseModel):
     name: str  # "Error Rate", "Latency (p99)", "Request Rate", "Health Checks"
     unit: str  # "%", "ms", "/min", ""
@@ -90,12 +94,53 @@ class MetricReading(BaseModel):
     threshold: float | None = None
     baseline: float | None = None  # the stable version (canary) or the "before" window (validation)
     ok: bool | None = None  # None: inconclusive
-    verdict: str = ""  # "improved", "degraded", "stable", "no data", ...
+    verdict: str = ""  # "healthy", "inconclusive", "improved", "degraded", "stable", "no data", ...
     series: list[float] = Field(default_factory=list)
+    detail: str = ""  # what was judged: "1.1% slower than 180ms (stable 1.0%)"
+
+
+class MoreEvidence(BaseModel):
+    """How much more canary traffic one verdict needs if the canary is what that verdict says:
+    "about N more canary requests (≈ M min at the current rate)"."""
+
+    verdict: Literal["healthy", "unhealthy"]
+    requests: int | None  # None: cannot be estimated yet (no traffic)
+    minutes: float | None = None  # at the canary's request rate so far
+    goal: str = ""  # "to show it healthy", "to catch a 2x regression"
+    assumption: str = ""  # what the estimate assumes: "it is no worse than stable", "it is 2x worse than stable"
+
+
+def about(count: float) -> str:
+    """A count as people say it: 1,873 -> "1,900", 84 -> "80"."""
+    if count < 10:
+        return str(max(1, round(count)))
+    digits = 10 ** max(0, int(math.log10(count)) - 1)
+    return f"{round(count / digits) * digits:,}"
+
+
+def span_of(seconds: float) -> str:
+    """An observation's length: "60s", "12 min"."""
+    whole = round(seconds)
+    return f"{whole // 60} min" if whole >= 120 else f"{whole}s"
+
+
+def more_sentences(more: list[MoreEvidence]) -> list[str]:
+    """"To show it healthy: about 1,900 more canary requests (≈ 17 min at the current rate)"."""
+    out = []
+    for item in more:
+        goal = item.goal or ("to show it healthy" if item.verdict == "healthy" else "to show it unhealthy")
+        goal = goal[:1].upper() + goal[1:]
+        if item.requests is None:
+            out.append(f"{goal}: not enough canary traffic yet to tell how long")
+            continue
+        minutes = "" if item.minutes is None else f" (≈ {max(1, round(item.minutes))} min at the current rate)"
+        out.append(f"{goal}: about {about(item.requests)} more canary requests{minutes}")
+    return out
 
 
 class MetricsObserved(_Event):
-    """Metrics so far in an observation window; `final` marks the judged reading."""
+    """Metrics so far in an observation window; `final` marks the judged reading. Canary readings are
+    cumulative since the end of the health checks, and carry the verdict so far."""
 
     kind: Literal["metrics_observed"] = "metrics_observed"
     phase: Literal["canary", "validation", "approval_wait"]
@@ -103,13 +148,32 @@ class MetricsObserved(_Event):
     window_seconds: float
     readings: list[MetricReading]
     final: bool = False
+    verdict: Verdict | None = None
+    more: list[MoreEvidence] = Field(default_factory=list)
+    canary_requests: int | None = None  # judged so far (canary phases)
 
 
 class CanaryJudged(_Event):
     kind: Literal["canary_judged"] = "canary_judged"
-    verdict: Literal["healthy", "unhealthy", "inconclusive"]
+    verdict: Verdict
     reasons: list[str] = Field(default_factory=list)
     observed_seconds: float
+    more: list[MoreEvidence] = Field(default_factory=list)
+    canary_requests: int | None = None
+    alpha: float | None = None
+
+
+class CanaryVerdictChanged(_Event):
+    """While waiting for approval, the accumulated evidence changed the canary's verdict."""
+
+    kind: Literal["canary_verdict_changed"] = "canary_verdict_changed"
+    verdict: Verdict
+    previous: Verdict
+    reasons: list[str] = Field(default_factory=list)
+    observed_seconds: float
+    canary_requests: int | None = None
+    more: list[MoreEvidence] = Field(default_factory=list)
+    summary: list[str] = Field(default_factory=list)  # the approval request's canary lines, as they read now
 
 
 class ApprovalRequested(_Event):
@@ -129,6 +193,8 @@ class ApprovalRequested(_Event):
     expires_at: datetime
     channels: list[str]  # where the request was sent: "terminal", "slack:#runbook-approvals"
     how_to_decide: list[str] = Field(default_factory=list)
+    canary_verdict: Verdict | None = None  # "inconclusive": approving now is an override
+    canary_more: list[MoreEvidence] = Field(default_factory=list)
 
 
 class ApprovalDecided(_Event):
@@ -138,6 +204,7 @@ class ApprovalDecided(_Event):
     by: str | None = None
     decided_at: datetime | None = None
     reason: str = ""
+    override: bool = False  # approved while the canary was inconclusive
 
 
 class RolloutProgress(_Event):
@@ -190,7 +257,8 @@ class DeployFinished(_Event):
 
 Event = Annotated[
     DeployStarted | StepStarted | Progress | CheckPassed | CheckFailed | TaskDefinitionDiff
-    | HealthCheckResult | MetricsObserved | CanaryJudged | ApprovalRequested | ApprovalDecided
+    | HealthCheckResult | MetricsObserved | CanaryJudged | CanaryVerdictChanged | ApprovalRequested
+    | ApprovalDecided
     | RolloutProgress | StepFinished | RollbackStarted | RollbackFinished | DeployFinished,
     Field(discriminator="kind"),
 ]

@@ -117,9 +117,20 @@ class Metrics(Protocol):
         ...
 
     def observe(
-        self, target: ServiceTarget, version: str | None, start: datetime, end: datetime, period_seconds: int = 10
+        self,
+        target: ServiceTarget,
+        version: str | None,
+        start: datetime,
+        end: datetime,
+        period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> MetricWindow:
-        """Traffic served by `version` (None: the whole service) between start and end."""
+        """Traffic served by `version` (None: the whole service) between start and end, per period.
+
+        With `slower_than_ms`, every point also counts the requests slower than each of those latencies
+        (`MetricPoint.slow_requests`, keyed by the latency asked for); a backend that cannot count them
+        leaves them out, and the judge then cannot compare latency. The window says its period.
+        """
         ...
 
     def observe_versions(
@@ -129,6 +140,7 @@ class Metrics(Protocol):
         start: datetime,
         end: datetime,
         period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> list[MetricWindow]:
         """`observe` for each version over the same window, in one read (one request on CloudWatch)."""
         ...

@@ -88,10 +88,26 @@ class Thresholds(_Strict):
     health_checks: int = Field(default=3, ge=1, le=20)
     canary_observation_seconds: int = Field(default=60, ge=10)
     validation_seconds: int = Field(default=300, ge=30)
-    # Judged against the stable version over the same window:
-    max_error_rate_increase_points: float = Field(default=1.0, ge=0)  # percentage points above stable
-    max_p99_increase_percent: float = Field(default=50.0, ge=0)  # relative to stable's p99
-    min_requests: int = Field(default=20, ge=1)  # fewer requests than this is "no data"
+    min_requests: int = Field(default=20, ge=1)  # fewer canary requests than this after the observation: no data
+    # No longer used: the canary is compared with the stable by a sequential test (see `JudgeConfig`).
+    # Still accepted so that existing files load.
+    max_error_rate_increase_points: float | None = Field(default=None, ge=0)
+    max_p99_increase_percent: float | None = Field(default=None, ge=0)
+
+
+class JudgeConfig(_Strict):
+    """How sure the canary judge must be before it says "unhealthy" or "healthy".
+
+    `alpha` bounds the chance that a verdict is wrong, at whatever moment it is read (after the 60 s
+    canary or after an hour's approval wait): a canary no worse than stable is rolled back with
+    probability at most alpha, and one twice as bad is called healthy with probability at most alpha.
+    It is split by a union bound among the statements behind each verdict (error rate and slow
+    requests against stable, the SLO checks, the late-degradation detectors) and between the canary
+    and post-deploy validation, so a deploy of a version no worse than the running one is stopped
+    anywhere with probability at most alpha.
+    """
+
+    alpha: float = Field(default=0.05, gt=0, le=0.5)
 
 
 class ServiceConfig(_Strict):
@@ -128,6 +144,10 @@ class EcsServiceConfig(_Strict):
     errors_metric: str | None = None  # alb: HTTPCode_Target_5XX_Count; custom: Errors5xx
     latency_metric: str | None = None  # alb: TargetResponseTime (seconds); custom: Latency (ms)
     latency_statistic: str = "p99"
+    # Count the requests slower than a latency with CloudWatch's trimmed count TC(x:) of the latency metric
+    # (the canary judge's latency comparison). Off: latency is judged against the p99 limit only, never
+    # against the stable version, and a canary is never called healthy on latency.
+    count_slow_requests: bool = True
     latency_to_ms: float | None = Field(default=None, gt=0)  # alb: 1000; custom: 1
     # How long after a window ends CloudWatch has all of its data (ALB publishes per minute, 1-3 min late).
     metrics_settle_seconds: float | None = Field(default=None, ge=0)  # alb: 180; custom: 60
@@ -221,6 +241,7 @@ class RunbookConfig(_Strict):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
 
     source: str = Field(default="<built-in sandbox>", exclude=True)  # the file as shown to the person
     path: Path | None = Field(default=None, exclude=True)  # the file read (None: the built-in sandbox)

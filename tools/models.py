@@ -120,10 +120,12 @@ class RolloutStatus(BaseModel):
 
 
 class MetricPoint(BaseModel):
-    timestamp: datetime
+    timestamp: datetime  # the start of the period
     requests: int
     errors: int
     p99_ms: float | None = None
+    # Requests slower than each latency asked for (`Metrics.observe(..., slower_than_ms=...)`), in ms.
+    slow_requests: dict[float, int] = Field(default_factory=dict)
 
 
 class MetricWindow(BaseModel):
@@ -133,6 +135,14 @@ class MetricWindow(BaseModel):
     start: datetime
     end: datetime
     points: list[MetricPoint] = Field(default_factory=list)
+    period_seconds: int | None = None  # how long each point's period is (None: not said)
+
+    def slow(self, threshold_ms: float) -> int | None:
+        """Requests slower than `threshold_ms` over the window; None when the backend did not count them."""
+        counts = [p.slow_requests.get(threshold_ms) for p in self.points if p.requests]
+        if not counts or any(c is None for c in counts):
+            return None
+        return sum(c for c in counts if c is not None)
 
     @property
     def requests(self) -> int:

@@ -1,6 +1,8 @@
 """The approval request as a Slack Block Kit card, and the same card once it is decided.
 
-The card carries what the terminal's approval box carries. Its buttons' values bind a click to one
+The card carries what the terminal's approval box carries, including the canary judge's verdict so far
+and how much more traffic it needs; while the canary is inconclusive the Approve button says that
+approving is an override (the gate records it as one). Its buttons' values bind a click to one
 request, one deployment and one image digest. Both the deploy (which posts it, and marks it
 expired or aborted) and the bot (which marks it approved or denied) rebuild it from the
 `approval_requested` event in the scratchpad, so every version of the card says the same things.
@@ -39,6 +41,11 @@ class ApprovalCard(BaseModel):
     changes: list[str] = []
     rollback_command: str
     expires_at: datetime
+    canary_verdict: str | None = None  # "healthy", "inconclusive" (approving is then an override)
+
+    @property
+    def override(self) -> bool:
+        return self.canary_verdict == "inconclusive"
 
 
 class ButtonValue(BaseModel):
@@ -96,10 +103,14 @@ def request_blocks(card: ApprovalCard, outcome: str | None = None) -> list[dict[
     if outcome is not None:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": outcome}})
         return blocks
+    if card.override:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+            "⚠️ *The canary is inconclusive.* Approving now overrides the canary judge, and is recorded as an"
+            " override. Waiting lets the judge decide (the card is updated when it does).")}})
     value = ButtonValue(request_id=card.request_id, deployment_id=card.deployment_id, image_digest=digest).encode()
     blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": [
         {"type": "button", "action_id": APPROVE_ACTION, "style": "primary", "value": value,
-         "text": {"type": "plain_text", "text": "✅ Approve"}},
+         "text": {"type": "plain_text", "text": "✅ Approve anyway (override)" if card.override else "✅ Approve"}},
         {"type": "button", "action_id": DENY_ACTION, "style": "danger", "value": value,
          "text": {"type": "plain_text", "text": "❌ Deny"}},
     ]})
@@ -118,11 +129,19 @@ def outcome_line(status: str, who: str | None, at: datetime | None, reason: str 
 
 
 def card_for_deployment(store: Scratchpad, deployment_id: str, request_id: str) -> ApprovalCard | None:
-    """The card as the deploy posted it, from its `approval_requested` event."""
+    """The card as the deploy posted it (its `approval_requested` event), with the canary's verdict as
+    it stands now (the latest `canary_verdict_changed` after it)."""
+    latest: dict[str, Any] | None = None
     for event in reversed(store.events(deployment_id)):
+        if event.kind == "canary_verdict_changed" and latest is None:
+            latest = event.payload
         if event.kind == "approval_requested" and event.payload.get("request_id") == request_id:
             try:
-                return ApprovalCard.model_validate(event.payload)
+                card = ApprovalCard.model_validate(event.payload)
             except ValidationError:
                 return None
+            if latest is not None:
+                card = card.model_copy(update={"canary_verdict": latest.get("verdict"),
+                                               "canary_summary": list(latest.get("summary") or card.canary_summary)})
+            return card
     return None

@@ -20,8 +20,11 @@ from skills.events import (
     DeployFinished,
     DeployStarted,
     HealthCheckResult,
+    MoreEvidence,
     RolloutProgress,
     TaskDefinitionDiff,
+    more_sentences,
+    span_of,
 )
 
 Seg = tuple[str, str]
@@ -119,7 +122,22 @@ def slack_preview(event: ApprovalRequested, canary: str | None) -> list[str]:
              f"Environment: {event.environment}", ""]
     if canary:
         lines += [f"Canary: {canary}", ""]
+    if event.canary_verdict == "inconclusive":
+        return lines + ["[✅ Approve anyway (override)]  [❌ Deny]"]
     return lines + ["[✅ Approve]  [❌ Deny]"]
+
+
+def verdict_lines(verdict: str, observed_seconds: float, canary_requests: int | None,
+                  more: list[MoreEvidence], reasons: list[str]) -> list[Line]:
+    """Under the canary box: the verdict, and for an inconclusive one how much more each side needs."""
+    if verdict == "unhealthy":
+        return [[("✗ " + reason, BAD)] for reason in reasons or ["Canary unhealthy"]]
+    if reasons:  # no data
+        return [[("? " + reason, WARN)] for reason in reasons]
+    count = f" ({canary_requests:,} canary requests)" if canary_requests is not None else ""
+    sign, style = ("✓", OK) if verdict == "healthy" else ("?", WARN)
+    lines: list[Line] = [[(f"{sign} Verdict: {verdict} after {span_of(observed_seconds)}{count}", style)]]
+    return lines + [[("  " + sentence, DIM)] for sentence in more_sentences(more)]
 
 
 def decision_line(event: ApprovalDecided) -> Line:
@@ -130,7 +148,8 @@ def decision_line(event: ApprovalDecided) -> Line:
         who = f" by {event.by if event.by.startswith('@') else '@' + event.by}"
     reason = f": {event.reason}" if event.reason else ""
     if event.decision == "approved":
-        return [(f"✓ Approved{who}{when}", OK)]
+        override = [(" (override: the canary was inconclusive)", WARN)] if event.override else []
+        return [(f"✓ Approved{who}{when}", OK)] + override
     if event.decision == "denied":
         return [(f"✗ Denied{who}{when}", BAD), (reason, "")]
     if event.decision == "expired":

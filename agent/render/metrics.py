@@ -58,6 +58,8 @@ def reading_block(reading: MetricReading, phase: str, window_seconds: float) -> 
         lines.append([(limit, ""), ("Current: ", "")] + _value_and_mark(reading, show_verdict))
     else:
         lines.append([("Current: ", "")] + _value_and_mark(reading, show_verdict))
+    if reading.detail and phase != "validation":
+        lines.append([(reading.detail, DIM)])
     bars = sparkline(reading.series, ceiling=reading.threshold)
     if bars:
         tail = ""

@@ -17,6 +17,7 @@ from agent.render.content import (
     slack_preview,
     text_of,
     tree_prefix,
+    verdict_lines,
 )
 from agent.render.format import cell_width, fmt_duration, version_label
 from agent.render.metrics import canary_brief, metrics_progress, metrics_title, reading_block
@@ -24,6 +25,7 @@ from skills.events import (
     ApprovalDecided,
     ApprovalRequested,
     CanaryJudged,
+    CanaryVerdictChanged,
     CheckFailed,
     CheckPassed,
     DeployFinished,
@@ -166,9 +168,14 @@ class PlainRenderer:
         self._observed = event.observed_seconds or self._observed
         if event.verdict == "healthy":
             return
-        sign = "✗" if event.verdict == "unhealthy" else "?"
-        for reason in event.reasons or [f"Canary {event.verdict}"]:
-            self._line(f"{sign} {reason}")
+        lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
+        self._lines([text_of(line) for line in lines])
+
+    def _on_canary_verdict_changed(self, event: CanaryVerdictChanged) -> None:
+        self._canary_verdict = event.verdict
+        lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
+        self._line(text_of(lines[0]) + ", while waiting for approval")
+        self._lines([text_of(line) for line in lines[1:]])
 
     def _on_approval_requested(self, event: ApprovalRequested) -> None:
         self._blank()

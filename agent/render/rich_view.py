@@ -32,6 +32,7 @@ from agent.render.content import (
     health_line,
     marked,
     slack_preview,
+    verdict_lines,
 )
 from agent.render.format import cell_width, fmt_clock, version_label
 from agent.render.metrics import canary_brief, metrics_progress, metrics_title, reading_block
@@ -40,6 +41,7 @@ from skills.events import (
     ApprovalDecided,
     ApprovalRequested,
     CanaryJudged,
+    CanaryVerdictChanged,
     CheckFailed,
     CheckPassed,
     DeployFinished,
@@ -213,9 +215,14 @@ class RichRenderer:
         self._observed = event.observed_seconds or self._observed
         if event.verdict == "healthy":
             return
-        sign, style = ("✗", "bold red") if event.verdict == "unhealthy" else ("?", "yellow")
-        self._print(*[Text(f"{sign} {reason}", style=style) for reason in event.reasons or
-                      [f"Canary {event.verdict}"]])
+        lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
+        self._print(*[styled(line) for line in lines])
+
+    def _on_canary_verdict_changed(self, event: CanaryVerdictChanged) -> None:
+        self._canary_verdict = event.verdict
+        lines = verdict_lines(event.verdict, event.observed_seconds, event.canary_requests, event.more, event.reasons)
+        lines[0] = lines[0] + [(", while waiting for approval", DIM)]
+        self._print(*[styled(line) for line in lines])
 
     def _on_approval_requested(self, event: ApprovalRequested) -> None:
         self._live.stop()

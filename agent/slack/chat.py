@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
 REMEMBERED_EVENTS = 2048
 CHAT_WORKERS = 8  # questions answered at once; more wait their turn
+DEPLOY_WORKERS = 8  # deploys asked for in chat running at once (each mostly waits for its approval)
 
 
 class SeenEvents:
@@ -55,6 +56,8 @@ class Chat:
         self.config, self.runtime, self.client = config, runtime, client
         self.seen = SeenEvents()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="runbook-chat")
+        # Deploys asked for in chat wait for a person for minutes: a pool of their own, one thread each.
+        self.deploys = ThreadPoolExecutor(max_workers=DEPLOY_WORKERS, thread_name_prefix="runbook-deploy")
 
     def on_event(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -88,10 +91,28 @@ class Chat:
             from agent.conversation import answer  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             return "I can't answer questions here yet (the conversation agent is not installed)."
+        who = Identity(name=asker, via="slack")
+        channel, thread_ts = session_id.split(":")[1:3]
         try:
             with self.runtime() as runtime:
-                runtime.acting_for = Identity(name=asker, via="slack")
-                return str(answer(question, session_id, runtime))
+                runtime.acting_for = who
+                return str(answer(question, session_id, runtime,
+                                  spawn=lambda job: self.deploys.submit(self._change, job, who, channel, thread_ts)))
         except Exception as exc:  # noqa: BLE001 - one line for the person, never a traceback in Slack
             log.exception("answering a Slack question failed")
             return f"Sorry, I could not answer that ({type(exc).__name__})."
+
+    def _change(self, job: Callable[[Any], Any], who: Identity, channel: str, thread_ts: str) -> None:
+        """A deploy or rollback asked for in chat, on the deploy pool with a runtime of its own; its
+        outcome is posted in the thread that asked for it."""
+        try:
+            with self.runtime() as runtime:
+                runtime.acting_for = who
+                text = str(job(runtime).text)
+        except Exception as exc:  # noqa: BLE001 - said in the thread, never a traceback
+            log.exception("a deploy asked for in Slack failed")
+            text = f"The change could not run ({type(exc).__name__}: {str(exc)[:200]})."
+        try:
+            self.client.reply_in_thread(channel, thread_ts, text)
+        except slack_api.SlackApiError as exc:
+            log.warning("could not reply in %s: %s", channel, exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,9 +16,12 @@ from agent.slack.server import BotServer
 from tools import slack_cards
 from tools.config import RunbookConfig
 from tools.slack_api import SlackClient
-from tools.slack_standin import SlackStandin, action_payload, click
+from tools.slack_standin import SlackStandin, StandinMessage, action_payload, click
 
 READING_SECONDS = 1.5  # the colleague reads the card before clicking
+# A careful colleague waits a little for the canary judge's verdict (the card is redrawn when it comes)
+# rather than approving over an inconclusive canary; after this long they approve anyway, as an override.
+VERDICT_PATIENCE_SECONDS = 20.0
 
 
 @dataclass
@@ -36,6 +40,12 @@ class SlackDemo:
 def _slack_id(config: RunbookConfig, user: str) -> str:
     mapped = config.slack.users.get(user, "")
     return mapped if mapped.startswith(("U", "W")) else "U0" + "".join(c for c in user.upper() if c.isalnum())[:9]
+
+
+def _asks_for_override(card: StandinMessage) -> bool:
+    """The card's Approve button is the override one (the canary is still inconclusive)."""
+    return any("override" in e.get("text", {}).get("text", "") for b in card.blocks if b.get("type") == "actions"
+               for e in b.get("elements", []))
 
 
 @contextmanager
@@ -58,6 +68,10 @@ def slack_sandbox(config: RunbookConfig, environment: str, requester: str, colle
             card = standin.wait_for_card(demo.channel, timeout=0.5)
         if card is None or stop.wait(READING_SECONDS):
             return
+        deadline = time.monotonic() + VERDICT_PATIENCE_SECONDS
+        while _asks_for_override(card) and time.monotonic() < deadline:
+            if stop.wait(0.2):
+                return
         payload = action_payload(card, slack_cards.APPROVE_ACTION, demo.colleague_id, colleague)
         demo.clicks.append(click(demo.bot_url, signing_secret, payload)[0])
 

@@ -1,23 +1,28 @@
-"""Step 3: the canary. A new revision takes a slice of traffic and is judged on live metrics."""
+"""Step 3: the canary. A new revision takes a slice of traffic and is judged on live metrics.
+
+The observation here is the first look of one cumulative judgement (see `canary_watch`): an unhealthy
+canary fails at once; a healthy or inconclusive one goes on to the approval, whose wait keeps judging.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from memory.outcome import Outcome
+from skills.deploy.canary_watch import judge_now, new_plan, observed_event, open_watch, summary_lines
 from skills.deploy.context import DeployContext, DeployState
-from skills.deploy.judge import Judgement, evaluate_canary, fmt_ms, fmt_percent
+from skills.deploy.judge import no_data
 from skills.events import (
     CanaryJudged,
     CheckFailed,
     CheckPassed,
     HealthCheckResult,
-    MetricsObserved,
     Progress,
     StepFinished,
     StepStarted,
+    more_sentences,
 )
 from tools.backend import BackendError
 from tools.models import Image, TaskDefinition
@@ -29,17 +34,6 @@ HEALTH_RECHECK_SECONDS = 60.0
 
 def canary_task_count(desired: int, percent: float) -> int:
     return max(1, math.ceil(desired * percent / 100 - 1e-9))
-
-
-def judge_window(ctx: DeployContext, stable_version: str, start: datetime, end: datetime,
-                 healthy: bool | None = None) -> Judgement:
-    """The canary's version against the stable version over the same window (`healthy`: the canary tasks'
-    health as read a moment ago; None reads it now)."""
-    target, metrics = ctx.target, ctx.backend.metrics
-    canary, stable = metrics.observe_versions(target, [ctx.request.version, stable_version], start, end)
-    if healthy is None:
-        healthy = canary_healthy(ctx)
-    return evaluate_canary(canary, stable, ctx.thresholds, healthy)
 
 
 def canary_healthy(ctx: DeployContext) -> bool:
@@ -64,18 +58,14 @@ class HealthEvery:
         return self.last
 
 
-def summary_lines(judgement: Judgement) -> list[str]:
-    """One line per reading, as the approval request shows them."""
-    lines = []
-    for reading in judgement.readings:
-        mark = "✓" if reading.ok else ("✗" if reading.ok is False else "?")
-        if reading.unit == "%":
-            lines.append(f"Error rate: {fmt_percent(reading.value)} (threshold: {fmt_percent(reading.threshold)}) {mark}")
-        elif reading.unit == "ms":
-            lines.append(f"Latency p99: {fmt_ms(reading.value)} (threshold: {fmt_ms(reading.threshold)}) {mark}")
-        else:
-            lines.append(f"Health checks: {reading.verdict} {mark}")
-    return lines
+def task_share(canary: int, stable: int, weighted_percent: float | None = None) -> str:
+    """"1 of 11 tasks, ~9% of traffic": the canary runs beside the stable tasks, which all stay, and gets
+    its share of the traffic by task count (or, behind a weighted listener, the weight it is given)."""
+    total = canary + stable
+    if not total:
+        return f"{canary} tasks"
+    share = weighted_percent if weighted_percent is not None else 100 * canary / total
+    return f"{canary} of {total} tasks, ~{share:.0f}% of traffic"
 
 
 def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> DeployState:
@@ -118,11 +108,14 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
 
     count = canary_task_count(state["desired"], limits.canary_percent)
     running = platform.canary_tasks(target, ctx.request.deployment_id) if rerun else []
+    ecs = target.config.ecs  # behind a weighted listener the canary gets canary_percent, whatever its tasks
+    weighted = ctx.backend.name == "ecs" and bool(ecs.canary_target_group_arn and (ecs.listener_arn or ecs.listener_rule_arn))
+    weight = round(limits.canary_percent) if weighted else None
     update["canary_started"] = True  # set before the call: a half-started canary is still removed
     if running and all(t.version == new_td.version for t in running):
-        ctx.emit(Progress(message=f"Canary already running ({len(running)} of {state['desired']} tasks)..."))
+        ctx.emit(Progress(message=f"Canary already running ({task_share(len(running), state['desired'], weight)})..."))
     else:
-        ctx.emit(Progress(message=f"Deploying canary ({count} of {state['desired']} tasks)..."))
+        ctx.emit(Progress(message=f"Deploying canary ({task_share(count, state['desired'], weight)})..."))
         try:
             platform.start_canary(target, ctx.request.deployment_id, new_td, count)
         except BackendError as exc:
@@ -170,32 +163,55 @@ def run_canary(ctx: DeployContext, state: DeployState, total_steps: int) -> Depl
 
     window = limits.canary_observation_seconds
     settle = ctx.backend.metrics.settle_seconds(target)  # ticks before it has passed may show partial data
+    plan = new_plan(ctx, state)
+    watch = open_watch(ctx, plan, state["from_version"] or "")
+    update["canary_plan"] = plan.to_json()
     ctx.emit(Progress(message=f"Observing metrics ({window}s)..."))
-    start = clock.now()
     elapsed = 0
+    health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     health = HealthEvery(ctx, lambda: canary_healthy(ctx))
     while elapsed < window:
         step = min(OBSERVATION_TICK_SECONDS, window - elapsed)
         clock.sleep(step)
         elapsed += step
         ctx.keep_lock()
-        last = elapsed >= window and settle <= 0
-        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=elapsed),
-                                 health(final=last))
-        ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=elapsed, window_seconds=window,
-                                 readings=judgement.readings, final=elapsed >= window and settle <= 0))
-    if settle > 0:  # the same window again, once its data is complete
+        judgement = judge_now(ctx, watch, health(final=elapsed >= window and settle <= 0))
+        done = judgement.verdict == "unhealthy" or elapsed >= window
+        event = observed_event("canary", judgement, watch, window, done and settle <= 0)
+        event.elapsed_seconds = elapsed
+        ctx.emit(event)
+        if judgement.verdict == "unhealthy":
+            break  # the test is valid whenever it is read: no need to watch a failing canary longer
+    if settle > 0 and judgement.verdict != "unhealthy":  # the same window again, once its data is complete
         ctx.emit(Progress(message=f"Waiting {settle:g}s for metrics to settle..."))
         clock.sleep(settle)
-        judgement = judge_window(ctx, state["from_version"] or "", start, start + timedelta(seconds=window),
-                                 health(final=True))
-        ctx.emit(MetricsObserved(phase="canary", elapsed_seconds=window, window_seconds=window,
-                                 readings=judgement.readings, final=True))
-    ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=window))
-    if not judgement.healthy:
-        return update | fail(f"Canary {judgement.verdict} after {window}s observation", judgement.reasons)
-    ctx.emit(StepFinished(number=3, ok=True, message=f"Canary healthy after {window}s observation"))
-    return update | {"canary_summary": summary_lines(judgement)}
+        judgement = judge_now(ctx, watch, health(final=True))
+        event = observed_event("canary", judgement, watch, window, True)
+        event.elapsed_seconds = window
+        ctx.emit(event)
+    if judgement.verdict != "unhealthy" and judgement.canary_requests < limits.min_requests:
+        judgement = no_data(judgement, watch.observed_seconds, limits)
+    ctx.emit(CanaryJudged(verdict=judgement.verdict, reasons=judgement.reasons, observed_seconds=elapsed,
+                          more=judgement.more, canary_requests=judgement.canary_requests,
+                          alpha=watch.evidence.comparison.alpha))
+    if judgement.verdict == "unhealthy" or judgement.reasons:
+        return update | fail(f"Canary {judgement.verdict} after {elapsed}s observation", judgement.reasons)
+    update |= {"canary_summary": summary_lines(judgement, watch.observed_seconds),
+               "canary_verdict": judgement.verdict,
+               "canary_more": [m.model_dump() for m in judgement.more]}
+    if judgement.healthy:
+        ctx.emit(StepFinished(number=3, ok=True, message=f"Canary healthy after {window}s observation"))
+    elif ctx.env.approval.required:
+        ctx.emit(StepFinished(number=3, ok=True, message=(
+            f"Canary not shown unhealthy after {window}s (inconclusive); it stays under judgement while"
+            " waiting for approval")))
+    else:
+        ctx.emit(StepFinished(number=3, ok=True, message=(
+            f"Canary not shown unhealthy after {window}s (inconclusive); {ctx.request.environment} needs no"
+            " approval, so the rollout goes ahead")))
+        update["observations"] = ["Rolled out with an inconclusive canary (no approval required)"] + \
+            more_sentences(judgement.more)[:1]
+    return update
 
 
 def remove_canary(ctx: DeployContext) -> None:

@@ -14,7 +14,7 @@ from memory.outcome import Outcome
 from memory.records import LockHeld
 from memory.scratchpad import Scratchpad
 from skills.deploy.liveness import Holder
-from skills.events import Event
+from skills.events import Event, Verdict
 from skills.resources import Resources
 from tools.backend import Backend, target_for
 from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
@@ -172,6 +172,10 @@ class DeployState(TypedDict, total=False):
     metrics_before: dict[str, float | None]
     metrics_after: dict[str, float | None]
     canary_summary: list[str]
+    canary_plan: dict[str, Any]  # how the canary is judged (evidence.CanaryPlan): rebuilt from it on resume
+    canary_verdict: Verdict  # "healthy" or "inconclusive" when the canary step ended
+    canary_more: list[dict[str, Any]]  # events.MoreEvidence: how much more traffic each verdict needs
+    approval_override: bool  # approved while the canary was inconclusive
     changes: list[str]
     observations: list[str]
     rolled_back: bool

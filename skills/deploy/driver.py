@@ -74,7 +74,8 @@ def _drive(ctx: DeployContext, app: Any, first_input: dict[str, Any] | None) -> 
         while result.get("__interrupt__"):
             state = app.get_state(thread).values
             decision = wait_for_decision(ctx, state["approval_id"], state["image"]["digest"],
-                                         state.get("from_version") or "")
+                                         state.get("from_version") or "", state.get("canary_plan"),
+                                         state.get("canary_verdict"))
             result = app.invoke(Command(resume=decision), thread)
         return Outcome(result.get("outcome") or Outcome.SUCCEEDED).exit_code
     except (Exception, KeyboardInterrupt, Stopped) as exc:

@@ -46,11 +46,14 @@ def build_deploy_graph(ctx: DeployContext) -> StateGraph:
         # Everything before interrupt() runs again on resume, so nothing with effects goes here.
         decision: dict[str, Any] = interrupt({"approval_id": state["approval_id"], "deployment_id": req.deployment_id})
         status = decision["status"]
+        override = status == "approved" and bool(decision.get("override"))
         ctx.emit(ApprovalDecided(request_id=state["approval_id"] or "", decision=status, by=decision.get("by"),
-                                 decided_at=decision.get("at"), reason=decision.get("reason") or ""))
+                                 decided_at=decision.get("at"), reason=decision.get("reason") or "",
+                                 override=override))
         if status == "approved":
-            ctx.emit(StepFinished(number=4, ok=True, message="Approval granted"))
-            return {"approver": decision.get("by")}
+            message = "Approval granted (override: the canary was inconclusive)" if override else "Approval granted"
+            ctx.emit(StepFinished(number=4, ok=True, message=message))
+            return {"approver": decision.get("by"), "approval_override": override}
         ctx.emit(StepFinished(number=4, ok=False, message=f"Approval {status}"))
         # "aborted": the canary degraded while waiting, which is a canary failure.
         outcome = {"denied": Outcome.DENIED, "expired": Outcome.EXPIRED,

@@ -1,16 +1,19 @@
-"""Deterministic verdicts on observed metrics. The model never judges health; these rules do."""
+"""Deterministic verdicts on observed metrics. The model never judges health; these rules do.
+
+The statistics live in `sequential` (anytime-valid tests) and accumulate in `evidence`; this module
+says what they mean: healthy / unhealthy / inconclusive, the reasons, the readings people see, and
+for an inconclusive canary "about N more canary requests (≈ M min at the current rate)" per side.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal
 
-from skills.events import MetricReading
+from skills.deploy import sequential as seq
+from skills.deploy.evidence import Evidence
+from skills.events import MetricReading, MoreEvidence, Verdict, more_sentences, span_of
 from tools.config import Thresholds
 from tools.models import MetricWindow
-
-Verdict = Literal["healthy", "unhealthy", "inconclusive"]
 
 
 @dataclass
@@ -18,39 +21,12 @@ class Judgement:
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)
     readings: list[MetricReading] = field(default_factory=list)
+    more: list[MoreEvidence] = field(default_factory=list)
+    canary_requests: int = 0
 
     @property
     def healthy(self) -> bool:
         return self.verdict == "healthy"
-
-
-# One-sided 99% confidence: a small canary sample must show an error rate *credibly* above a limit
-# before it fails on it (2 errors in 110 requests is not proof that 0.5% became 1.8%). 99% rather
-# than 95% because the canary is re-judged every 30 s while it waits for approval.
-Z_ONE_SIDED = 2.326
-
-
-def error_rate_lower_bound(window: MetricWindow) -> float | None:
-    """Wilson score lower bound of the error rate, in percent."""
-    n, errors = window.requests, window.errors
-    if n == 0:
-        return None
-    p, z = errors / n, Z_ONE_SIDED
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, 100.0 * (centre - spread) / (1 + z * z / n))
-
-
-def _series(window: MetricWindow, what: str) -> list[float]:
-    values: list[float] = []
-    for point in window.points:
-        if what == "errors":
-            values.append(100.0 * point.errors / point.requests if point.requests else 0.0)
-        elif what == "p99" and point.p99_ms is not None:
-            values.append(point.p99_ms)
-        elif what == "requests":
-            values.append(float(point.requests))
-    return values
 
 
 def fmt_percent(value: float | None) -> str:
@@ -66,65 +42,124 @@ def fmt_ms(value: float | None) -> str:
     return f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms"
 
 
-def evaluate_canary(
-    canary: MetricWindow, stable: MetricWindow, thresholds: Thresholds, health_checks_passing: bool
-) -> Judgement:
-    """Judge the canary against the thresholds and against the stable version over the same window.
+# --- the canary -----------------------------------------------------------------------------------
 
-    Error rates fail when their 99% lower bound crosses a limit; too few requests is
-    "inconclusive", which never passes.
+def _metric_state(cmp: seq.Comparison, metric: str) -> tuple[bool | None, str]:
+    worse = any(cmp.crossed[f"{metric}_{kind}"] for kind in ("worse", "slo", "change"))
+    if worse:
+        return False, "unhealthy"
+    if cmp.crossed[f"{metric}_fine"]:
+        return True, "healthy"
+    return None, "inconclusive"
+
+
+def _canary_reasons(ev: Evidence, limits: Thresholds) -> list[str]:
+    cmp, new, base = ev.comparison, ev.new, ev.base
+    reasons = []
+    if cmp.crossed["errors_worse"] or cmp.crossed["errors_change"]:
+        when = "became" if cmp.crossed["errors_change"] and not cmp.crossed["errors_worse"] else "is"
+        reasons.append(f"Error rate {fmt_percent(new.error_rate_percent)} {when} credibly higher than the stable"
+                       f" version's {fmt_percent(base.error_rate_percent)} ({new.errors} of the"
+                       f" {new.errors + base.errors} errors came from the canary)")
+    if cmp.crossed["errors_slo"]:
+        reasons.append(f"Error rate {fmt_percent(new.error_rate_percent)} is credibly above the"
+                       f" {fmt_percent(limits.error_rate_percent)} threshold")
+    if ev.latency_counted and (cmp.crossed["slow_worse"] or cmp.crossed["slow_change"]):
+        reasons.append(f"Latency: {fmt_percent(new.slow_percent)} of canary requests were slower than"
+                       f" {fmt_ms(ev.reference_ms)} (the stable's p99 before the deploy), against"
+                       f" {fmt_percent(base.slow_percent)} of the stable's")
+    if cmp.crossed["slow_slo"]:
+        reasons.append(f"Latency p99 is credibly above the {fmt_ms(limits.p99_latency_ms)} threshold (more than"
+                       f" 1% of canary requests slower than it)")
+    return reasons
+
+
+def _more(ev: Evidence) -> list[MoreEvidence]:
+    cmp = ev.comparison
+    rate = ev.requests_per_minute
+    metrics = ["errors"] + (["slow"] if ev.latency_counted else [])
+
+    def item(verdict: str, values: list[float | None], pick: str, goal: str, assumption: str) -> MoreEvidence:
+        known = [v for v in values if v is not None]
+        n = None if len(known) < len(values) and pick == "max" or not known else (max(known) if pick == "max"
+                                                                                  else min(known))
+        minutes = None if n is None or not rate else n / rate
+        return MoreEvidence(verdict=verdict, requests=None if n is None else round(n),  # type: ignore[arg-type]
+                            minutes=minutes, goal=goal, assumption=assumption)
+
+    fine = [seq.more_requests_share(getattr(cmp, m), "fine", cmp.threshold(f"{m}_fine")) for m in metrics]
+    worse = [seq.more_requests_share(getattr(cmp, m), "worse", cmp.threshold(f"{m}_worse")) for m in metrics]
+    return [item("healthy", fine, "max", "to show it healthy", "it is no worse than stable"),
+            item("unhealthy", worse, "min", f"to catch a {seq.R_MAX:g}x regression",
+                 f"it is {seq.R_MAX:g}x worse than stable")]
+
+
+def judge_canary(ev: Evidence, limits: Thresholds, health_checks_passing: bool) -> Judgement:
+    """The canary's verdict from everything observed since its health checks.
+
+    Unhealthy: some statement against it is established (error rate or slow requests credibly above the
+    stable's, or above the SLO, or turned worse late), or its health checks fail. Healthy: both metrics
+    are shown to be less than r_max times the stable's. Otherwise inconclusive, with how much more
+    traffic each verdict needs.
     """
-    reasons: list[str] = []
-    seconds = (canary.end - canary.start).total_seconds()
-    errors, p99 = canary.error_rate_percent, canary.p99_ms
-    base_errors, base_p99 = stable.error_rate_percent, stable.p99_ms
-    no_data = canary.requests < thresholds.min_requests or p99 is None
-
-    errors_low = error_rate_lower_bound(canary)
-    errors_ok = errors_low is not None and errors_low <= thresholds.error_rate_percent
-    if errors is not None and not errors_ok:
-        reasons.append(f"Error rate {fmt_percent(errors)} is above the {fmt_percent(thresholds.error_rate_percent)} threshold")
-    if errors_low is not None and base_errors is not None and errors_low > base_errors + thresholds.max_error_rate_increase_points:
-        errors_ok = False
-        reasons.append(
-            f"Error rate {fmt_percent(errors)} is more than {thresholds.max_error_rate_increase_points:g} points"
-            f" above the stable version's {fmt_percent(base_errors)}"
-        )
-    p99_ok = p99 is not None and p99 <= thresholds.p99_latency_ms
-    if p99 is not None and not p99_ok:
-        reasons.append(f"Latency p99 {fmt_ms(p99)} is above the {fmt_ms(thresholds.p99_latency_ms)} threshold")
-    if p99 is not None and base_p99 is not None and p99 > base_p99 * (1 + thresholds.max_p99_increase_percent / 100):
-        p99_ok = False
-        reasons.append(
-            f"Latency p99 {fmt_ms(p99)} is more than {thresholds.max_p99_increase_percent:g}% above"
-            f" the stable version's {fmt_ms(base_p99)}"
-        )
-    if not health_checks_passing:
-        reasons.append("Canary health checks are failing")
-
+    cmp, new, base = ev.comparison, ev.new, ev.base
+    errors_ok, errors_verdict = _metric_state(cmp, "errors")
+    latency_ok, latency_verdict = _metric_state(cmp, "slow")
+    if not ev.latency_counted and latency_ok is not False:
+        latency_ok, latency_verdict = None, "not counted"
     readings = [
         MetricReading(
-            name="Error Rate", unit="%", value=errors, threshold=thresholds.error_rate_percent,
-            baseline=base_errors, ok=None if no_data else errors_ok, series=_series(canary, "errors"),
+            name="Error Rate", unit="%", value=new.error_rate_percent, threshold=limits.error_rate_percent,
+            baseline=base.error_rate_percent, ok=errors_ok, verdict=errors_verdict, series=list(new.error_series),
+            detail=f"stable {fmt_percent(base.error_rate_percent)}, {new.requests:,} canary requests",
         ),
         MetricReading(
-            name="Latency (p99)", unit="ms", value=p99, threshold=thresholds.p99_latency_ms,
-            baseline=base_p99, ok=None if no_data else p99_ok, series=_series(canary, "p99"),
+            name="Latency (p99)", unit="ms", value=new.p99_ms, threshold=limits.p99_latency_ms,
+            baseline=ev.reference_ms, ok=latency_ok, verdict=latency_verdict, series=list(new.p99_series),
+            detail=(f"{fmt_percent(new.slow_percent)} slower than {fmt_ms(ev.reference_ms)}"
+                    f" (stable {fmt_percent(base.slow_percent)})") if ev.latency_counted
+            else "slow requests not reported: latency is not judged",
         ),
         MetricReading(
             name="Health Checks", unit="", value=None, ok=health_checks_passing,
             verdict="Passing" if health_checks_passing else "Failing",
         ),
     ]
-    if no_data:
-        return Judgement(
-            "inconclusive",
-            [f"Only {canary.requests} requests reached the canary in {seconds:.0f}s"
-             f" (at least {thresholds.min_requests} needed): no data is not a pass"] + reasons,
-            readings,
-        )
-    return Judgement("unhealthy" if reasons else "healthy", reasons, readings)
+    reasons = _canary_reasons(ev, limits)
+    if not health_checks_passing:
+        reasons.append("Canary health checks are failing")
+    if reasons:
+        return Judgement("unhealthy", reasons, readings, [], new.requests)
+    healthy = cmp.crossed["errors_fine"] and (cmp.crossed["slow_fine"] or not ev.latency_counted)
+    if healthy and ev.latency_counted:
+        return Judgement("healthy", [], readings, [], new.requests)
+    more = _more(ev)
+    if healthy:  # errors shown fine, latency not counted: no verdict on latency is possible
+        more = [m for m in more if m.verdict == "unhealthy"]
+    return Judgement("inconclusive", [], readings, more, new.requests)
 
+
+def no_data(judgement: Judgement, seconds: float, limits: Thresholds) -> Judgement:
+    """Too few canary requests to say anything: inconclusive, and never a pass."""
+    reason = (f"Only {judgement.canary_requests} requests reached the canary in {seconds:.0f}s"
+              f" (at least {limits.min_requests} needed): no data is not a pass")
+    for reading in judgement.readings[:2]:
+        reading.ok, reading.verdict = None, "no data"
+    return Judgement("inconclusive", [reason], judgement.readings, judgement.more, judgement.canary_requests)
+
+
+def verdict_lines(judgement: Judgement, observed_seconds: float) -> list[str]:
+    """What the approval request says about the canary, beyond its readings."""
+    head = f"Verdict: {judgement.verdict} after {span_of(observed_seconds)} ({judgement.canary_requests:,} canary requests)"
+    if judgement.verdict != "inconclusive":
+        return [head]
+    return [head] + more_sentences(judgement.more) + ["Approving before a verdict is an override, recorded as one"]
+
+
+
+
+
+# --- post-deploy validation -----------------------------------------------------------------------
 
 def _trend(before: float | None, after: float | None) -> str:
     if before is None or after is None:
@@ -136,45 +171,48 @@ def _trend(before: float | None, after: float | None) -> str:
     return "stable"
 
 
-def evaluate_validation(
-    before: MetricWindow, after: MetricWindow, thresholds: Thresholds, tasks_healthy: bool
-) -> Judgement:
-    """Compare the service after the rollout with the same-length window before the deploy."""
-    reasons: list[str] = []
-    errors, p99 = after.error_rate_percent, after.p99_ms
-    base_errors, base_p99 = before.error_rate_percent, before.p99_ms
-
-    errors_low = error_rate_lower_bound(after)
-    errors_ok = errors_low is not None and errors_low <= thresholds.error_rate_percent
-    if errors_low is not None and base_errors is not None and errors_low > base_errors + thresholds.max_error_rate_increase_points:
-        errors_ok = False
-    if not errors_ok:
-        reasons.append(f"Error rate {fmt_percent(base_errors)} → {fmt_percent(errors)} (threshold {fmt_percent(thresholds.error_rate_percent)})")
-    p99_ok = p99 is not None and p99 <= thresholds.p99_latency_ms
-    if p99 is not None and base_p99 is not None and p99 > base_p99 * (1 + thresholds.max_p99_increase_percent / 100):
-        p99_ok = False
-    if not p99_ok:
-        reasons.append(f"Latency p99 {fmt_ms(base_p99)} → {fmt_ms(p99)} (threshold {fmt_ms(thresholds.p99_latency_ms)})")
-    rate, base_rate = after.requests_per_minute, before.requests_per_minute
-    rate_ok = rate is not None and (base_rate is None or rate >= 0.5 * base_rate)
+def evaluate_validation(ev: Evidence, limits: Thresholds, tasks_healthy: bool,
+                        before_rate: float | None, relative: bool = True) -> Judgement:
+    """The whole service after the rollout against the same-length window before the deploy, paired
+    period by period, with the same tests as the canary (after in the canary's place). Without
+    `relative`, only the absolute thresholds count (a rollback may return to a worse, known version)."""
+    cmp, after, before = ev.comparison, ev.new, ev.base
+    kinds = ("worse", "slo", "change") if relative else ("slo",)
+    errors_bad = any(cmp.crossed[f"errors_{k}"] for k in kinds)
+    latency_bad = any(cmp.crossed[f"slow_{k}"] for k in kinds)
+    reasons = []
+    if errors_bad:
+        reasons.append(f"Error rate {fmt_percent(before.error_rate_percent)} → {fmt_percent(after.error_rate_percent)}"
+                       f" (threshold {fmt_percent(limits.error_rate_percent)})")
+    if latency_bad:
+        reasons.append(f"Latency p99 {fmt_ms(before.p99_ms)} → {fmt_ms(after.p99_ms)}"
+                       f" (threshold {fmt_ms(limits.p99_latency_ms)})")
+    rate = ev.requests_per_minute
+    rate_ok = rate is not None and (before_rate is None or rate >= 0.5 * before_rate)
     if not rate_ok:
         reasons.append("Request rate dropped by more than half")
     if not tasks_healthy:
         reasons.append("Not all tasks are healthy")
 
+    def verdict(bad: bool, old: float | None, new: float | None) -> str:
+        trend = _trend(old, new)
+        return "degraded" if bad else ("stable" if trend == "degraded" else trend)
+
     readings = [
         MetricReading(
-            name="Error Rate", unit="%", value=errors, threshold=thresholds.error_rate_percent, baseline=base_errors,
-            ok=errors_ok, verdict="degraded" if not errors_ok else _trend(base_errors, errors),
-            series=_series(after, "errors"),
+            name="Error Rate", unit="%", value=after.error_rate_percent, threshold=limits.error_rate_percent,
+            baseline=before.error_rate_percent, ok=not errors_bad,
+            verdict=verdict(errors_bad, before.error_rate_percent, after.error_rate_percent),
+            series=list(after.error_series),
         ),
         MetricReading(
-            name="Latency p99", unit="ms", value=p99, threshold=thresholds.p99_latency_ms, baseline=base_p99,
-            ok=p99_ok, verdict="degraded" if not p99_ok else _trend(base_p99, p99), series=_series(after, "p99"),
+            name="Latency p99", unit="ms", value=after.p99_ms, threshold=limits.p99_latency_ms,
+            baseline=before.p99_ms, ok=not latency_bad, verdict=verdict(latency_bad, before.p99_ms, after.p99_ms),
+            series=list(after.p99_series),
         ),
         MetricReading(
-            name="Request Rate", unit="/min", value=rate, baseline=base_rate, ok=rate_ok,
-            verdict="stable" if rate_ok else "dropped", series=_series(after, "requests"),
+            name="Request Rate", unit="/min", value=rate, baseline=before_rate, ok=rate_ok,
+            verdict="stable" if rate_ok else "dropped", series=list(after.request_series),
         ),
         MetricReading(
             name="Health Checks", unit="", value=None, ok=tasks_healthy,

@@ -1,7 +1,7 @@
 """What the deploy takes from runbook's semantic memory: the service's deploy runbook, as a hint in the
 pre-checks. Best effort: memory helps people, so a broken or slow index never fails or blocks a deploy.
 
-The lookup runs beside the deploy (`memory.recall_lookup`, a forked child), so chromadb and the
+The lookup runs beside the deploy (`memory.recall_lookup`, a child process), so chromadb and the
 embedding model never load into the deploy's own process; it starts with the pre-checks and is shown
 when they end if it is back, else with the approval request (nothing waits for it before that). The
 deploy is indexed later, from the scratchpad, by the next lookup that syncs it.

@@ -1,8 +1,9 @@
 """The Slack side of step 4: post the approval card, and mark it when the deploy itself ends the wait.
 
 The bot (`runbook slack serve`) owns every click and updates the card for approvals and denials
-made in Slack; the deploy updates it when the request expires, the canary degrades, or someone
-decided from the terminal, so a card never keeps live buttons for a request that is over.
+made in Slack; the deploy updates it when the request expires, the canary degrades, the canary's
+verdict changes while waiting, or someone decided from the terminal, so a card never keeps live
+buttons for a request that is over.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def post_card(ctx: DeployContext, record: ApprovalRecord, event: ApprovalRequest
         return None
     ctx.store.set_approval_message(record.id, posted.channel, posted.ts)
     return label
+
+
+def refresh_card(ctx: DeployContext, record: ApprovalRecord) -> None:
+    """Redraw a pending card after the canary's verdict changed (its buttons stay)."""
+    if not record.slack_ts or not record.slack_channel or record.status != "pending":
+        return
+    client = ctx.resources.slack()
+    card = slack_cards.card_for_deployment(ctx.store, record.deployment_id, record.id)
+    if client is None or card is None:
+        return
+    try:
+        client.update_message(record.slack_channel, record.slack_ts, slack_cards.fallback_text(card),
+                              slack_cards.request_blocks(card))
+    except slack_api.SlackApiError as exc:
+        log.warning("could not update the approval card of %s: %s", record.id, exc)
 
 
 def show_outcome(ctx: DeployContext, record: ApprovalRecord) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from memory.outcome import Outcome
 from skills.deploy.approval_step import rollback_command
-from skills.deploy.canary import canary_task_count
+from skills.deploy.canary import canary_task_count, task_share
 from skills.deploy.context import DeployContext, DeployState
 from skills.events import DeployFinished
 
@@ -22,9 +22,10 @@ def dry_run_plan(ctx: DeployContext, state: DeployState) -> list[str]:
     return [
         f"Register {ctx.request.task_definition_file} as a new task-definition revision (image {state['image']['uri']})"
         if ctx.request.task_definition else f"Register a new task-definition revision with image {state['image']['uri']}",
-        f"Canary: {canary_task_count(desired, limits.canary_percent)} of {desired} tasks,"
-        f" {limits.health_checks} health checks, {limits.canary_observation_seconds}s of metrics"
-        f" (error rate ≤ {limits.error_rate_percent:g}%, p99 ≤ {limits.p99_latency_ms:g}ms)",
+        f"Canary: {task_share(canary_task_count(desired, limits.canary_percent), desired)},"
+        f" {limits.health_checks} health checks, then judged against the stable version from a first"
+        f" {limits.canary_observation_seconds}s look until the approval (alpha {ctx.config.judge.alpha:g};"
+        f" limits: error rate {limits.error_rate_percent:g}%, p99 {limits.p99_latency_ms:g}ms)",
         approval,
         f"Rolling update of {desired} tasks from {state.get('from_version')} to {ctx.request.version}",
         f"Post-deployment validation for {limits.validation_seconds // 60} min",

@@ -92,17 +92,25 @@ def sandbox_fleet() -> Iterator[Backend]:
 
 
 def canary_degrades_while_waiting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Stand-in for metrics that turn bad after the canary passed, while nobody has decided yet:
-    the approval wait's canary check sees a 10% error rate and a 2.3 s p99."""
+    """Stand-in for metrics that turn bad after the canary step, while nobody has decided yet: from its
+    first look during the approval wait, the judge sees a canary at 10% errors and 2.3 s p99 beside a
+    stable at 0.5%. (The sandbox's 1.2.9 really degrades late: see tests/skills/test_sandbox_judge.py.)"""
     from skills.deploy import approval_step
-    from skills.deploy.judge import evaluate_canary
-    from tools.models import MetricPoint, MetricWindow
+    from skills.deploy.evidence import Evidence
+    from skills.deploy.judge import judge_canary
+    from tools.models import MetricPoint
 
-    def degraded_window(ctx, stable_version, start, end, healthy=None):  # type: ignore[no-untyped-def]
-        bad = MetricWindow(version="1.2.3", start=start, end=end,
-                           points=[MetricPoint(timestamp=start, requests=120, errors=12, p99_ms=2300)])
-        good = MetricWindow(version="1.2.2", start=start, end=end,
-                            points=[MetricPoint(timestamp=start, requests=1200, errors=6, p99_ms=180)])
-        return evaluate_canary(bad, good, ctx.thresholds, True)
+    def degraded(ctx, watch, healthy=True):  # type: ignore[no-untyped-def]
+        limits, ref = ctx.thresholds, watch.plan.reference_ms or 180.0
+        evidence = Evidence.start(ctx.config.judge.alpha, watch.plan.horizon_points, limits.error_rate_percent,
+                                  limits.p99_latency_ms, ref)
+        at = watch.plan.since
+        for _ in range(6):
+            bad = MetricPoint(timestamp=at, requests=20, errors=2, p99_ms=2300,
+                              slow_requests={ref: 18, limits.p99_latency_ms: 16})
+            good = MetricPoint(timestamp=at, requests=180, errors=1, p99_ms=180,
+                               slow_requests={ref: 2, limits.p99_latency_ms: 0})
+            evidence.add(bad, good, 10)
+        return judge_canary(evidence, limits, True)
 
-    monkeypatch.setattr(approval_step, "judge_window", degraded_window)
+    monkeypatch.setattr(approval_step, "judge_now", degraded)

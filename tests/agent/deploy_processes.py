@@ -19,10 +19,10 @@ from tests.agent.cli_support import RUNBOOK, recorded_deployments
 LOCK_KEY = "checkout-api/production"
 
 
-def start_deploy(until: str) -> tuple[subprocess.Popen[str], str]:
+def start_deploy(until: str, version: str = "1.2.3") -> tuple[subprocess.Popen[str], str]:
     """`runbook deploy` in its own process, slow enough (time scale 20) to stop at the line containing `until`."""
     env = os.environ | {"RUNBOOK_TIME_SCALE": "20"}
-    process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", "1.2.3", "-e", "production"],
+    process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", version, "-e", "production"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     seen = []
@@ -34,12 +34,12 @@ def start_deploy(until: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"the deploy ended before {until!r}:\n" + "".join(seen))
 
 
-def killed_deploy(until: str) -> str:
+def killed_deploy(until: str, version: str = "1.2.3") -> str:
     """A deploy killed with SIGKILL (no clean-up at all) at the line containing `until`; returns its id.
 
     At "Waiting for approval" it is killed once it waits: its approval poll has refreshed the lock.
     """
-    process, _ = start_deploy(until)
+    process, _ = start_deploy(until, version)
     if "approval" in until:
         shown = lock_expiry()
         deadline = time.monotonic() + 30

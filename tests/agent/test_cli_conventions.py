@@ -33,6 +33,7 @@ SAMPLES: dict[str, list[str]] = {
     "knowledge sync": ["knowledge", "sync"],
     "knowledge search": ["knowledge", "search", "redis connection errors"],
     "slack serve": ["slack", "serve"],  # no tokens: an error, as JSON
+    "mcp serve": ["mcp", "serve", "--transport", "carrier-pigeon"],  # refused before it serves
 }
 
 

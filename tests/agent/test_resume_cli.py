@@ -53,7 +53,7 @@ def test_deploy_killed_during_the_canary_resumes_with_the_same_canary_and_revisi
     out = result.output
     assert f"Resuming deployment {deployment_id} from its last checkpoint (step 3, the canary)" in out
     assert "✓ Task definition: checkout-api:45 (registered before the restart)" in out
-    assert "Canary already running (1 of 10 tasks)" in out
+    assert "Canary already running (1 of 11 tasks, ~9% of traffic)" in out
     assert "✓ Approved by @alice" in out and "DEPLOYMENT SUCCESSFUL" in out
     after = fleet_snapshot()
     assert after["version"] == "1.2.3" and after["canary"] == [] and after["revision"] == 45

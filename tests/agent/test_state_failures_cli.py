@@ -48,7 +48,7 @@ def test_a_full_disk_mid_canary_names_what_is_left_and_how_to_finish(monkeypatch
     from skills.deploy import canary
 
     url = f"sqlite:///{DB.resolve()}"
-    real = canary.judge_window
+    real = canary.judge_now
 
     def full(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
@@ -59,7 +59,7 @@ def test_a_full_disk_mid_canary_names_what_is_left_and_how_to_finish(monkeypatch
             event.listen(engine_for(url), "before_cursor_execute", full)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(canary, "judge_window", fill_the_disk)
+    monkeypatch.setattr(canary, "judge_now", fill_the_disk)
     result = run_cli("deploy", "checkout-api", "--version", "1.2.3", "-e", "production")
     event.remove(engine_for(url), "before_cursor_execute", full)
     assert result.exit_code == 8, result.output
@@ -68,7 +68,7 @@ def test_a_full_disk_mid_canary_names_what_is_left_and_how_to_finish(monkeypatch
     assert row["status"] == "running"  # nothing could be written: the record says so, and the lock stays
     assert f"runbook resume {row['id']} --abort` finishes the clean-up" in result.output
     assert fleet_snapshot()["canary"]  # the sandbox's canary lives in that database too
-    monkeypatch.setattr(canary, "judge_window", real)
+    monkeypatch.setattr(canary, "judge_now", real)
     with Scratchpad.in_dir(Path(".runbook")) as store:  # the failed command's process has exited
         lock = store.get_lock("checkout-api/production")
         assert lock is not None and lock.deployment_id == row["id"]

@@ -86,3 +86,24 @@ def test_a_request_that_expired_while_its_deploy_was_dead_never_rolls_out() -> N
     assert result.exit_code == 5, result.output
     assert "APPROVAL EXPIRED" in result.output
     assert fleet_snapshot()["version"] == "1.2.2" and fleet_snapshot()["canary"] == []
+
+
+def test_an_approval_older_than_the_canarys_evidence_is_judged_again_on_resume() -> None:
+    from datetime import timedelta
+
+    from tests.agent.deploy_processes import killed_deploy
+    from tools.sandbox.state_db import DatabaseFleetStore
+
+    dead = killed_deploy("Waiting for approval", version="1.2.9")  # fine for ten minutes, then 5x the errors
+    with Scratchpad.in_dir(Path(".runbook")) as store:
+        request = store.approval_for_deployment(dead)
+        assert request is not None
+        # alice approved while it still ran, just before its process died; then 20 minutes passed
+        store.decide_approval(request.id, "approved", "alice", request.requested_at, reason="", channel="terminal",
+                              via="simulated")
+        with DatabaseFleetStore(store).transaction() as fleet:
+            fleet.virtual_now += timedelta(minutes=20)
+    result = run_cli("resume", dead)
+    assert result.exit_code == 4, result.output
+    assert "canary degraded since the approval (judged again on resume)" in result.output
+    assert fleet_snapshot()["version"] == "1.2.2" and fleet_snapshot()["canary"] == []

@@ -116,7 +116,7 @@ def test_ten_chat_requests_that_block_do_not_stop_a_click(slack_world: SlackWorl
     """Chat answers (a deploy waiting for its approval, say) run beside Bolt's listener threads."""
     release, started = threading.Event(), []
 
-    def answer(question: str, session_id: str, runtime: object) -> str:
+    def answer(question: str, session_id: str, runtime: object, spawn: object = None) -> str:
         started.append(question)
         release.wait(120)
         return "done"

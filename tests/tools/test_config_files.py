@@ -131,3 +131,21 @@ def test_environment_settings_win_over_the_file_and_are_checked(tmp_path: Path,
     monkeypatch.setenv("RUNBOOK_CONFIG", str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match="RUNBOOK_CONFIG names .*missing.yaml, which does not exist"):
         read_config(cwd=tmp_path)
+
+
+def test_the_judges_alpha_is_configured_and_bounded() -> None:
+    from tools.config import parse_config
+
+    assert parse_config(SANDBOX, "t").judge.alpha == 0.05
+    assert parse_config(SANDBOX | {"judge": {"alpha": 0.01}}, "t").judge.alpha == 0.01
+    with pytest.raises(ConfigError, match="judge.alpha"):
+        parse_config(SANDBOX | {"judge": {"alpha": 0.9}}, "t")
+
+
+def test_thresholds_of_the_old_judge_still_load() -> None:
+    from tools.config import parse_config
+
+    data = yaml.safe_load(yaml.safe_dump(SANDBOX))
+    data["services"]["checkout-api"]["thresholds"] = {"max_error_rate_increase_points": 1.0,
+                                                      "max_p99_increase_percent": 50}
+    assert parse_config(data, "t").services["checkout-api"].thresholds.max_p99_increase_percent == 50

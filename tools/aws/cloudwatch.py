@@ -2,6 +2,11 @@
 
 ALB metrics exist per target group, so a version is told apart only in weighted mode (the canary
 on its own target group). A custom namespace carries a version dimension and always can.
+
+Slow requests (the canary judge compares how many requests each version serves slower than a
+latency) are CloudWatch's trimmed count of the latency metric, `TC(x:)`: the requests whose latency is
+above x, in the same GetMetricData call. It works on ALB's `TargetResponseTime` and on a custom latency
+metric published as raw values (PutMetricData `Values`/`Counts`, not `StatisticValues`).
 """
 
 from __future__ import annotations
@@ -85,8 +90,9 @@ class AwsMetrics:
         start: datetime,
         end: datetime,
         period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> MetricWindow:
-        return self.observe_versions(target, [version], start, end, period_seconds)[0]
+        return self.observe_versions(target, [version], start, end, period_seconds, slower_than_ms)[0]
 
     def observe_versions(
         self,
@@ -95,6 +101,7 @@ class AwsMetrics:
         start: datetime,
         end: datetime,
         period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> list[MetricWindow]:
         """One window per version, all read with one GetMetricData (a canary judgement is one call)."""
         cfg = target.config.ecs
@@ -115,11 +122,13 @@ class AwsMetrics:
         period = _period(period_seconds, alb)
         if end > start:  # whole periods, so requests per minute divide by the time the data covers
             start, end = _aligned(start, end, period)
+        slow = tuple(slower_than_ms) if cfg.count_slow_requests else ()
         points = self._query(
-            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms, ranges
+            namespace, names, cfg.latency_statistic, sources, start, end, period, cfg.latency_to_ms or to_ms, ranges,
+            slow,
         )
         return [
-            MetricWindow(version=version, start=start, end=end, points=found)
+            MetricWindow(version=version, start=start, end=end, points=found, period_seconds=period)
             for version, found in zip(versions, points, strict=True)
         ]
 
@@ -185,17 +194,17 @@ class AwsMetrics:
         period: int,
         to_ms: float,
         ranges: list[range],
+        slower_than_ms: tuple[float, ...] = (),
     ) -> list[list[MetricPoint]]:
-        """The points of each range of `sources` (each range summed: one version), from one GetMetricData."""
+        """The points of each range of `sources` (each range summed: one version), from one GetMetricData,
+        with the trimmed counts of requests slower than each of `slower_than_ms`."""
         if not sources or end <= start:
             return [[] for _ in ranges]
         queries: list[dict[str, Any]] = []
         for index, dims in enumerate(sources):
-            for prefix, name, stat in (
-                ("r", names[0], "Sum"),
-                ("e", names[1], "Sum"),
-                ("l", names[2], latency_stat),
-            ):
+            stats = [("r", names[0], "Sum"), ("e", names[1], "Sum"), ("l", names[2], latency_stat)]
+            stats += [(f"s{j}x", names[2], slow_statistic(ms / to_ms)) for j, ms in enumerate(slower_than_ms)]
+            for prefix, name, stat in stats:
                 queries.append(
                     {
                         "Id": f"{prefix}{index}",
@@ -223,10 +232,11 @@ class AwsMetrics:
                 if not page.get("NextToken"):
                     break
                 kwargs["NextToken"] = page["NextToken"]
-        return [self._points(series, indexes, to_ms) for indexes in ranges]
+        return [self._points(series, indexes, to_ms, slower_than_ms) for indexes in ranges]
 
     @staticmethod
-    def _points(series: dict[str, dict[datetime, float]], indexes: range, to_ms: float) -> list[MetricPoint]:
+    def _points(series: dict[str, dict[datetime, float]], indexes: range, to_ms: float,
+                slower_than_ms: tuple[float, ...] = ()) -> list[MetricPoint]:
         stamps = sorted({t for i in indexes for key in (f"r{i}", f"e{i}", f"l{i}") for t in series.get(key, {})})
         points = []
         for stamp in stamps:
@@ -240,15 +250,26 @@ class AwsMetrics:
                 if latency is not None:
                     weighted += latency * to_ms * max(count, 1e-9)
                     weight += max(count, 1e-9)
+            slow = {
+                ms: round(sum(series.get(f"s{j}x{index}", {}).get(stamp, 0.0) for index in indexes))
+                for j, ms in enumerate(slower_than_ms)
+            }
             points.append(
                 MetricPoint(
                     timestamp=stamp,
                     requests=round(requests),
                     errors=round(errors),
                     p99_ms=weighted / weight if weight else None,
+                    slow_requests=slow,
                 )
             )
         return points
+
+
+def slow_statistic(threshold: float) -> str:
+    """CloudWatch's count of the values above `threshold` (in the metric's unit): "TC(0.18:)"."""
+    text = f"{threshold:.10f}".rstrip("0").rstrip(".")
+    return f"TC({text or '0'}:)"
 
 
 def _listener_balancer(target: ServiceTarget) -> str | None:

@@ -50,9 +50,10 @@ class SandboxMetrics:
         start: datetime,
         end: datetime,
         period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> MetricWindow:
-        points = self.fleet.traffic(target).observe(version, start, end, period_seconds)
-        return MetricWindow(version=version, start=start, end=end, points=points)
+        points = self.fleet.traffic(target).observe(version, start, end, period_seconds, slower_than_ms)
+        return MetricWindow(version=version, start=start, end=end, points=points, period_seconds=period_seconds)
 
     def observe_versions(
         self,
@@ -61,9 +62,11 @@ class SandboxMetrics:
         start: datetime,
         end: datetime,
         period_seconds: int = 10,
+        slower_than_ms: Sequence[float] = (),
     ) -> list[MetricWindow]:
         traffic = self.fleet.traffic(target)
-        return [MetricWindow(version=v, start=start, end=end, points=traffic.observe(v, start, end, period_seconds))
+        return [MetricWindow(version=v, start=start, end=end, period_seconds=period_seconds,
+                             points=traffic.observe(v, start, end, period_seconds, slower_than_ms))
                 for v in versions]
 
 

@@ -1,12 +1,17 @@
 """How each version of each sandbox service behaves under traffic: error rate, p99, error messages.
 
-A profile may depend on the share of the service's traffic the version carries: checkout-api
-1.2.4 is fine as a small canary and falls over once it serves most requests.
+A profile may depend on the share of the service's traffic the version carries (checkout-api 1.2.4
+is fine as a small canary and falls over once it serves most requests) or on how long the version
+has been running (1.2.9 is fine for ten minutes, then fails five times as often). Every request's
+latency is drawn from a lognormal with sigma `LATENCY_SIGMA` whose 99th percentile is the profile's
+p99, so a p99 read from ten requests is as noisy as a real one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+LATENCY_SIGMA = 0.6  # lognormal shape: the p99 is ~4x the median
 
 
 @dataclass(frozen=True)
@@ -21,21 +26,34 @@ class VersionProfile:
     degraded_messages: tuple[str, ...] = ()
     degrade_from: float = 0.2
     degrade_full: float = 0.5
+    # With time: once the version has run `late_after_seconds`, errors and latency jump to the late figures.
+    late_after_seconds: float | None = None
+    late_error_percent: float | None = None
+    late_p99_ms: float | None = None
 
-    def degradation(self, share: float) -> float:
+    def degradation(self, share: float, age_seconds: float | None = None) -> float:
         """0 (fine) to 1 (fully degraded) for a version carrying `share` of the traffic."""
+        if self.is_late(age_seconds):
+            return 1.0 if self.degraded_messages else 0.0
         if self.degraded_error_percent is None or share <= self.degrade_from:
             return 0.0
         return min(1.0, (share - self.degrade_from) / (self.degrade_full - self.degrade_from))
 
-    def error_fraction(self, share: float) -> float:
+    def is_late(self, age_seconds: float | None) -> bool:
+        return self.late_after_seconds is not None and age_seconds is not None and age_seconds >= self.late_after_seconds
+
+    def error_fraction(self, share: float, age_seconds: float | None = None) -> float:
+        if self.is_late(age_seconds) and self.late_error_percent is not None:
+            return self.late_error_percent / 100.0
         d = self.degradation(share)
         degraded = (
             self.degraded_error_percent if self.degraded_error_percent is not None else self.error_percent
         )
         return ((1 - d) * self.error_percent + d * degraded) / 100.0
 
-    def p99(self, share: float) -> float:
+    def p99(self, share: float, age_seconds: float | None = None) -> float:
+        if self.is_late(age_seconds) and self.late_p99_ms is not None:
+            return self.late_p99_ms
         d = self.degradation(share)
         degraded = self.degraded_p99_ms if self.degraded_p99_ms is not None else self.p99_ms
         return (1 - d) * self.p99_ms + d * degraded
@@ -71,8 +89,14 @@ _BASELINES: dict[str, VersionProfile] = {
     ),
 }
 
+_LEAK = (
+    "ConnectionPool exhausted: could not acquire connection to payments-db within 2000ms",
+    "too many open files: connection to payments-api refused",
+)
+
 _VERSIONS: dict[tuple[str, str], VersionProfile] = {
-    ("checkout-api", "1.2.2"): VersionProfile(0.5, 180.0, _CHECKOUT_USUAL),
+    # The stable version runs close to the 1% error limit, where a fixed-window rule misfires.
+    ("checkout-api", "1.2.2"): VersionProfile(0.9, 180.0, _CHECKOUT_USUAL),
     ("checkout-api", "1.2.3"): VersionProfile(0.03, 142.0, _CHECKOUT_USUAL[1:]),
     ("checkout-api", "1.2.4"): VersionProfile(
         0.05,
@@ -90,6 +114,14 @@ _VERSIONS: dict[tuple[str, str], VersionProfile] = {
             "ConnectionPool exhausted: could not acquire connection to payments-db within 2000ms",
             "request timed out after 2000ms waiting for a database connection",
         ),
+    ),
+    # Near the thresholds (deploy them from 1.2.2): as good as 1.2.2, twice its errors, twice its p99,
+    # and fine for ten minutes before failing five times as often (a leak).
+    ("checkout-api", "1.2.6"): VersionProfile(0.9, 180.0, _CHECKOUT_USUAL),
+    ("checkout-api", "1.2.7"): VersionProfile(1.8, 180.0, _CHECKOUT_USUAL),
+    ("checkout-api", "1.2.8"): VersionProfile(0.9, 360.0, _CHECKOUT_USUAL),
+    ("checkout-api", "1.2.9"): VersionProfile(
+        0.9, 180.0, _CHECKOUT_USUAL, degraded_messages=_LEAK, late_after_seconds=600.0, late_error_percent=4.5,
     ),
     # The production incident the seed starts with: card processor retries leak into 5xx responses.
     ("payments-api", "3.4.1"): VersionProfile(

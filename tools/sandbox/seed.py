@@ -45,7 +45,8 @@ class ServiceSeed:
 
 CATALOG: dict[str, ServiceSeed] = {
     "checkout-api": ServiceSeed(
-        images={"1.2.0": 720, "1.2.1": 336, "1.2.2": 30, "1.2.3": 6, "1.2.4": 4, "1.2.5": 2},
+        images={"1.2.0": 720, "1.2.1": 336, "1.2.2": 30, "1.2.3": 6, "1.2.4": 4, "1.2.5": 2,
+                "1.2.6": 1.8, "1.2.7": 1.6, "1.2.8": 1.4, "1.2.9": 1.2},
         version={"prod": "1.2.2", "staging": "1.2.2"},
         tasks={"prod": 10, "staging": 2},
         requests_per_minute={"prod": 1200, "staging": 120},

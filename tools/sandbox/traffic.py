@@ -1,9 +1,11 @@
 """The traffic model: requests, errors, latency and error logs derived from the task timeline.
 
 A service receives `requests_per_minute`, split among its running tasks by count (a canary task
-beside ten stable ones serves ~1/11). Each version's profile turns its share into an error rate
-and a p99. Noise comes from an RNG keyed on (seed, cluster, service, version, period), so the
-same window always yields the same numbers, and log events are drawn from the same error counts.
+beside ten stable ones serves ~1/11). Each version's profile turns its share (and how long it has
+run) into an error rate and a p99; every request gets its own lognormal latency, so a period's p99
+and its count of slow requests are those of the requests it served. Noise comes from an RNG keyed on
+(seed, cluster, service, version, period), so the same window always yields the same numbers, and
+log events are drawn from the same error counts.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tools.models import LogEvent, MetricPoint
-from tools.sandbox.profiles import profile_for
+from tools.sandbox.profiles import LATENCY_SIGMA, profile_for
 from tools.sandbox.state import TimelineEntry
 
 LOG_PERIOD_SECONDS = 10
 _SLIVER = timedelta(seconds=1)  # clock drift between a caller's `now` and ours
 
 _Segment = tuple[datetime, datetime, dict[str, list[str]]]
+_Z99 = 2.3263478740408408  # the standard normal's 99th percentile
+
+
+@dataclass
+class _Sample:
+    """What one version served in one period: its requests, errors and each request's latency."""
+
+    requests: int
+    errors: int
+    latencies: list[float]
 
 
 @dataclass
@@ -66,44 +78,59 @@ class TrafficSource:
         )
         return random.Random(f"{key}|{purpose}")
 
-    def point(self, version: str, start: datetime, end: datetime, period_seconds: int) -> MetricPoint | None:
-        """Traffic `version` served in the period [start, end); None when it had no task running."""
+    def started(self, version: str, at: datetime) -> datetime | None:
+        """When `version` last started running without a break, as of `at` (None: not running then)."""
+        i = bisect_right(self._times, at) - 1
+        if i < 0 or not self.timeline[i].tasks.get(version):
+            return None
+        while i > 0 and self.timeline[i - 1].tasks.get(version):
+            i -= 1
+        return self.timeline[i].at
+
+    def _sample(self, version: str, start: datetime, end: datetime, period_seconds: int,
+                with_latency: bool = True) -> _Sample | None:
         profile = profile_for(self.kind, version)
         per_second = self.requests_per_minute / 60.0
-        expected = expected_errors = latency = 0.0
+        expected = expected_errors = log_p99 = 0.0
         for seg_start, seg_end, tasks in self.segments(start, end):
             mine = len(tasks.get(version, ()))
             if not mine:
                 continue
             share = mine / sum(len(ids) for ids in tasks.values())
+            since = self.started(version, seg_start)
+            age = None if since is None else (seg_start - since).total_seconds()
             requests = (seg_end - seg_start).total_seconds() * per_second * share
             expected += requests
-            expected_errors += requests * profile.error_fraction(share)
-            latency += requests * profile.p99(share)
+            expected_errors += requests * profile.error_fraction(share, age)
+            log_p99 += requests * math.log(profile.p99(share, age))
         if expected <= 0:
             return None
         rng = self._rng(version, start, period_seconds, "metrics")
         requests = max(0, round(rng.gauss(expected, math.sqrt(expected))))
         errors = _binomial(rng, requests, expected_errors / expected)
-        p99 = latency / expected * (1.0 + rng.gauss(0.0, 0.03))
-        return MetricPoint(
-            timestamp=start, requests=requests, errors=errors, p99_ms=round(p99, 1) if requests else None
-        )
+        if not with_latency:
+            return _Sample(requests, errors, [])
+        mu = log_p99 / expected - _Z99 * LATENCY_SIGMA
+        latency = self._rng(version, start, period_seconds, "latency")
+        return _Sample(requests, errors, [latency.lognormvariate(mu, LATENCY_SIGMA) for _ in range(requests)])
+
+    def point(self, version: str, start: datetime, end: datetime, period_seconds: int,
+              slower_than_ms: Sequence[float] = ()) -> MetricPoint | None:
+        """Traffic `version` served in the period [start, end); None when it had no task running."""
+        sample = self._sample(version, start, end, period_seconds)
+        return None if sample is None else _to_point(start, [sample], slower_than_ms)
 
     def observe(
-        self, version: str | None, start: datetime, end: datetime, period_seconds: int
+        self, version: str | None, start: datetime, end: datetime, period_seconds: int,
+        slower_than_ms: Sequence[float] = (),
     ) -> list[MetricPoint]:
         points: list[MetricPoint] = []
         for p_start, p_end in _periods(start, end, period_seconds, self.now):
-            if version is not None:
-                found = self.point(version, p_start, p_end, period_seconds)
-                if found is not None:
-                    points.append(found)
-                continue
-            parts = [self.point(v, p_start, p_end, period_seconds) for v in self.versions(p_start, p_end)]
+            versions = [version] if version is not None else self.versions(p_start, p_end)
+            parts = [self._sample(v, p_start, p_end, period_seconds) for v in versions]
             present = [p for p in parts if p is not None]
             if present:
-                points.append(_combine(p_start, present))
+                points.append(_to_point(p_start, present, slower_than_ms))
         return points
 
     def error_events(self, start: datetime, end: datetime, pattern: str | None, limit: int) -> list[LogEvent]:
@@ -114,7 +141,7 @@ class TrafficSource:
         found: list[LogEvent] = []
         for p_start, p_end in reversed(_periods(start, end, LOG_PERIOD_SECONDS, self.now)):
             for version in self.versions(p_start, p_end):
-                counted = self.point(version, p_start, p_end, LOG_PERIOD_SECONDS)
+                counted = self._sample(version, p_start, p_end, LOG_PERIOD_SECONDS, with_latency=False)
                 if counted is None or not counted.errors:
                     continue
                 events = self._events(version, p_start, p_end, counted.errors)
@@ -137,7 +164,9 @@ class TrafficSource:
             seg = next((s for s in segments if s[0] <= at < s[1]), segments[-1])
             tasks = seg[2]
             share = len(tasks[version]) / sum(len(ids) for ids in tasks.values())
-            degraded = bool(profile.degraded_messages) and rng.random() < profile.degradation(share)
+            since = self.started(version, seg[0])
+            age = None if since is None else (at - since).total_seconds()
+            degraded = bool(profile.degraded_messages) and rng.random() < profile.degradation(share, age)
             choices = profile.degraded_messages if degraded else profile.messages
             message = f"{rng.choice(choices)} request_id={rng.getrandbits(48):012x}"
             events.append(
@@ -161,14 +190,14 @@ def _periods(
     return [(p_start, p_end) for p_start, p_end in out if p_end <= now]
 
 
-def _combine(timestamp: datetime, parts: list[MetricPoint]) -> MetricPoint:
-    """The whole service in one period; its p99 is the request-weighted mean of the versions' p99s."""
-    requests = sum(p.requests for p in parts)
-    weighted = [(p.p99_ms, p.requests) for p in parts if p.p99_ms is not None and p.requests]
-    total = sum(w for _, w in weighted)
-    p99 = round(sum(v * w for v, w in weighted) / total, 1) if total else None
+def _to_point(timestamp: datetime, parts: list[_Sample], slower_than_ms: Sequence[float]) -> MetricPoint:
+    """One period of one version (or of several together): its p99 is that of all the requests it served."""
+    latencies = sorted(x for part in parts for x in part.latencies)
+    requests = sum(part.requests for part in parts)
     return MetricPoint(
-        timestamp=timestamp, requests=requests, errors=sum(p.errors for p in parts), p99_ms=p99
+        timestamp=timestamp, requests=requests, errors=sum(part.errors for part in parts),
+        p99_ms=round(latencies[math.ceil(0.99 * len(latencies)) - 1], 1) if latencies else None,
+        slow_requests={float(t): len(latencies) - bisect_right(latencies, t) for t in slower_than_ms},
     )
 
 

@@ -34,7 +34,7 @@ def test_a_denied_deploy_streams_its_steps_and_exits_as_the_deploy_did() -> None
 
 def test_an_expired_approval_is_expired_not_denied() -> None:
     config = yaml.safe_load(resources.files("tools.sandbox").joinpath("default_config.yaml").read_text())
-    config["environments"]["production"]["approval"]["expires_after_seconds"] = 30
+    config["environments"]["production"]["approval"]["expires_after_seconds"] = 4
     Path("runbook.yaml").write_text(yaml.safe_dump(config))
     result = run_cli("ask", "deploy checkout-api 1.2.3 to production")
     assert result.exit_code == 5, result.output

@@ -174,3 +174,29 @@ def test_failed_rollout_and_odd_input_do_not_crash() -> None:
     ]
     out = render(events)
     assert "└─ Failed after 1m 5s" in out and "could not display" not in out
+
+
+def test_an_inconclusive_canary_says_how_much_more_each_verdict_needs() -> None:
+    from skills.events import CanaryJudged, CanaryVerdictChanged, MoreEvidence
+
+    more = [MoreEvidence(verdict="healthy", requests=2734, minutes=26.6, goal="to show it healthy"),
+            MoreEvidence(verdict="unhealthy", requests=1412, minutes=13.7, goal="to catch a 2x regression")]
+    judged = CanaryJudged(verdict="inconclusive", observed_seconds=60, canary_requests=108, more=more)
+    changed = CanaryVerdictChanged(verdict="healthy", previous="inconclusive", observed_seconds=400,
+                                   canary_requests=730)
+    reading = MetricReading(name="Latency (p99)", unit="ms", value=140, threshold=500, ok=None,
+                            verdict="inconclusive", detail="1.1% slower than 180ms (stable 1%)")
+    box = [text_of(line) for line in reading_block(reading, "canary", 60)]
+    out = render([judged, changed])
+    assert_in_order(out, [
+        "? Verdict: inconclusive after 60s (108 canary requests)",
+        "To show it healthy: about 2,700 more canary requests (≈ 27 min at the current rate)",
+        "To catch a 2x regression: about 1,400 more canary requests (≈ 14 min at the current rate)",
+        "✓ Verdict: healthy after 6 min (730 canary requests), while waiting for approval",
+    ])
+    assert box[1] == "Threshold: 500ms Current: 140ms ? (inconclusive)" and box[2] == "1.1% slower than 180ms (stable 1%)"
+
+
+def test_an_override_is_said_on_the_decision_line() -> None:
+    event = ApprovalDecided(request_id="r", decision="approved", by="alice", override=True)
+    assert text_of(decision_line(event)) == "✓ Approved by @alice (override: the canary was inconclusive)"

@@ -18,7 +18,7 @@ from tools.slack_standin import post_signed
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     questions: list[dict[str, Any]] = []
 
-    def answer(question: str, session_id: str, runtime: Any) -> str:
+    def answer(question: str, session_id: str, runtime: Any, spawn: Any = None) -> str:
         questions.append({"question": question, "session_id": session_id, "asker": runtime.user})
         return "checkout-api is healthy: 10/10 tasks running."
 

@@ -68,10 +68,37 @@ def test_an_expired_request_marks_the_card_expired(slack_world: SlackWorld) -> N
     assert "APPROVAL EXPIRED" in result.output
 
     card = the_posted_card(slack_world)
-    (update,) = updates_of(slack_world, card)
+    *refreshed, update = updates_of(slack_world, card)  # before: redrawn if the canary's verdict changed
+    assert all(has_buttons(blocks_of(call)) for call in refreshed)
     blocks = blocks_of(update)
     assert not has_buttons(blocks)
     outcome = blocks[-1]["text"]["text"]
     assert outcome.startswith("⌛ *Expired*") and "no decision in time" in outcome
-    assert card.blocks == blocks and card.updates == 1
+    assert card.blocks == blocks and card.updates == len(refreshed) + 1
     assert fleet_snapshot()["canary"] == []
+
+
+def _button_texts(blocks: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    return [e["text"]["text"] for b in blocks if b.get("type") == "actions" for e in b["elements"]]
+
+
+def test_the_card_asks_for_an_override_while_inconclusive_and_follows_the_verdict(
+        slack_world: SlackWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skills.deploy import approval_step
+
+    monkeypatch.setattr(approval_step, "POLL_SECONDS", 30.0)  # minutes of canary traffic per wall second
+    data = slack_config()
+    data["environments"]["production"]["approval"]["expires_after_seconds"] = 10
+    Path("runbook.yaml").write_text(yaml.safe_dump(data))
+    assert deploy_to_production().exit_code == 5
+
+    card = the_posted_card(slack_world)
+    posted = next(c for c in slack_world.standin.calls if c.method == "chat.postMessage")
+    first = blocks_of(posted)
+    assert _button_texts(first) == ["✅ Approve anyway (override)", "❌ Deny"]
+    assert "The canary is inconclusive" in json.dumps(first) and "Verdict: inconclusive" in json.dumps(first)
+    refreshed, expired = updates_of(slack_world, card)
+    # 1.2.3 beside 1.2.2: shown healthy within minutes of canary traffic; the card says so, buttons intact
+    assert _button_texts(blocks_of(refreshed)) == ["✅ Approve", "❌ Deny"]
+    assert "Verdict: healthy" in json.dumps(blocks_of(refreshed))
+    assert "override" not in json.dumps(blocks_of(expired))

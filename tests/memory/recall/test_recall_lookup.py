@@ -1,4 +1,4 @@
-"""The background lookup: hits back over a Pipe from a forked child (or a thread where chromadb is
+"""The background lookup: hits back over a Pipe from a child process (or a thread where chromadb is
 already loaded), the scratchpad synced first, and a late or failed lookup said in one sentence."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_failures_and_lateness_are_one_sentence(tmp_path: Path, knowledge: Path)
         RecallLookup(ours, worker=None, mode="thread").result(timeout=0.01)
 
 
-_FORKED = textwrap.dedent("""
+_IN_A_CHILD = textwrap.dedent("""
     import json, sys, time
     from memory.recall_lookup import RecallQuery, cite, recall_in_background
 
@@ -90,15 +90,57 @@ _FORKED = textwrap.dedent("""
 """)
 
 
-def test_a_fresh_process_forks_and_never_loads_chromadb_itself(tmp_path: Path, knowledge: Path) -> None:
+def test_a_fresh_process_looks_up_in_a_child_and_never_loads_chromadb_itself(tmp_path: Path, knowledge: Path) -> None:
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", _FORKED, str(tmp_path / "state"), str(knowledge)], env=env,
+    done = subprocess.run([sys.executable, "-c", _IN_A_CHILD, str(tmp_path / "state"), str(knowledge)], env=env,
                           capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["mode"] == "fork" and not out["chromadb_here"]
+    assert out["mode"] == "process" and not out["chromadb_here"]
     # close() does not wait for the child (which may run up to its 120 s deadline): far less than that
     assert out["cited"][0].startswith("redis.md") and out["close"] < 30
+
+
+_WHILE_A_THREAD_WRITES = textwrap.dedent("""
+    import json, sqlite3, sys, threading
+    from memory.recall_lookup import RecallQuery, recall_in_background
+    from memory.scratchpad import Scratchpad
+
+    state, folder = sys.argv[1], sys.argv[2]
+    with Scratchpad.in_dir(state):
+        pass
+    stop = threading.Event()
+
+    def heartbeat():  # what a deploy's lock heartbeat does, without the pauses
+        while not stop.is_set():
+            with Scratchpad.in_dir(state) as pad:
+                pad.get_lock("checkout-api/production")
+            db = sqlite3.connect(":memory:")
+            db.execute("create table beat (at blob)")
+            db.executemany("insert into beat values (randomblob(64))", [()] * 200)
+            db.close()
+
+    for _ in range(3):
+        threading.Thread(target=heartbeat, daemon=True).start()
+    answers = []
+    for _ in range(6):
+        lookup = recall_in_background([RecallQuery(query="redis connection refused", kinds=["runbook"])],
+                                      state_dir=state, folder=folder)
+        answers.append(len(lookup.result(timeout=100)[0]))
+    stop.set()
+    print(json.dumps(answers))
+""")
+
+
+def test_a_lookup_started_while_another_thread_writes_sqlite_answers(tmp_path: Path, knowledge: Path) -> None:
+    # A forked child inherited SQLite's memory mutex held by the writing thread and hung until its
+    # deadline: the deploy's runbook hint never came back (seen on a fresh clone, every time).
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", _WHILE_A_THREAD_WRITES, str(tmp_path / "state"), str(knowledge)],
+                          env=env, capture_output=True, text=True, timeout=800)
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(answers) == 6 and all(answers), answers  # each lookup found redis.md
 
 
 def test_citations_name_the_file_and_section_or_the_record() -> None:

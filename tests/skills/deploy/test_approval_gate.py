@@ -110,3 +110,35 @@ def test_a_request_whose_deploy_is_gone_is_refused_with_the_resume_hint(store: S
             gate.decide(store, pending, decision, by=Identity(name="alice", via="os"), channel="terminal",  # type: ignore[arg-type]
                         now=now, policy=PRODUCTION)
     assert store.get_approval(pending.id).status == "pending"  # type: ignore[union-attr]
+
+
+ALICE = Identity(name="alice", via="os")
+
+
+def _canary(store: Scratchpad, kind: str, verdict: str) -> None:
+    store.append_event("dep-1", kind, NOW, {"kind": kind, "verdict": verdict})
+
+
+def test_approving_while_the_canary_is_inconclusive_is_recorded_as_an_override(store: Scratchpad) -> None:
+    pending = request(store)
+    _canary(store, "canary_judged", "inconclusive")
+    decided = gate.decide(store, pending, "approved", by=ALICE, channel="terminal", now=NOW, policy=PRODUCTION,
+                          reason="hotfix for the outage")
+    assert gate.is_override(decided)
+    assert decided.reason == gate.OVERRIDE_NOTE + " (hotfix for the outage)"
+
+
+def test_once_the_verdict_is_healthy_approving_is_no_override(store: Scratchpad) -> None:
+    pending = request(store)
+    _canary(store, "canary_judged", "inconclusive")
+    _canary(store, "canary_verdict_changed", "healthy")
+    decided = gate.decide(store, pending, "approved", by=ALICE, channel="terminal", now=NOW, policy=PRODUCTION)
+    assert not gate.is_override(decided) and decided.reason == ""
+    assert gate.canary_verdict(store, "dep-1") == "healthy"
+
+
+def test_denying_an_inconclusive_canary_is_no_override(store: Scratchpad) -> None:
+    pending = request(store)
+    _canary(store, "canary_judged", "inconclusive")
+    decided = gate.decide(store, pending, "denied", by=ALICE, channel="terminal", now=NOW, policy=PRODUCTION)
+    assert not gate.is_override(decided)

@@ -43,4 +43,4 @@ def test_a_deploy_shows_the_services_deploy_runbook_and_never_loads_recall_itsel
     hint = [e for e in lines if e.get("check") == "deploy_runbook"]
     assert hint and hint[0]["message"] == "Deploy runbook: deploy-checkout-api.md", done.stdout + done.stderr
     assert any(e.get("kind") == "deploy_finished" and e["outcome"] == "succeeded" for e in lines)
-    assert lines[-1] == {"chromadb_here": False}  # the lookup ran in a forked child
+    assert lines[-1] == {"chromadb_here": False}  # the lookup ran in a child process

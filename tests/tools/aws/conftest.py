@@ -31,7 +31,9 @@ def ecs_config(ecs: dict | None = None, **thresholds: object) -> dict:
         "container": "app",
         "image_repository": f"{REPO_HOST}/{SERVICE}",
         "required_env": ["DATABASE_URL", "LOG_LEVEL"],
-        "ecs": {"metrics_source": "custom", "metrics_namespace": NAMESPACE, "latency_statistic": "Maximum"}
+        # moto computes neither percentiles nor trimmed counts (STAND_INS.md): Maximum, and no slow counts
+        "ecs": {"metrics_source": "custom", "metrics_namespace": NAMESPACE, "latency_statistic": "Maximum",
+                "count_slow_requests": False}
         | (ecs or {}),
         "thresholds": {"canary_observation_seconds": 60, "validation_seconds": 60, "health_checks": 2}
         | thresholds,

@@ -38,7 +38,8 @@ def test_register_revision_changes_only_the_image(
     image = backend.registry.find_image(target.config.image_repository, "1.2.3")
     assert image is not None
     new = backend.platform.register_revision(target, base, image)
-    assert (new.revision, new.version, new.image) == (2, "1.2.3", f"{REPO_HOST}/{SERVICE}:1.2.3")
+    # pinned by digest: what the approval names is what runs
+    assert (new.revision, new.version, new.image) == (2, "1.2.3", f"{REPO_HOST}/{SERVICE}:1.2.3@{image.digest}")
     before = world.ecs.describe_task_definition(taskDefinition=f"{SERVICE}:1", include=["TAGS"])
     after = world.ecs.describe_task_definition(taskDefinition=f"{SERVICE}:2", include=["TAGS"])
     old_c, new_c = (

@@ -186,6 +186,57 @@ def test_p99_query_shape() -> None:
     assert captured[0]["MetricDataQueries"][2]["MetricStat"]["Period"] == 10
 
 
+def _captured_queries(backend: Backend) -> list[dict[str, Any]]:
+    cloudwatch = backend.metrics.session.client("cloudwatch")  # type: ignore[attr-defined]
+    captured: list[dict[str, Any]] = []
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: captured.append(params)
+    )
+    return captured
+
+
+def test_slow_requests_are_trimmed_counts_of_the_latency_metric_in_the_same_call() -> None:
+    # moto cannot compute TC(...) (nor percentiles): the query shape and the parsing are checked here.
+    backend, target = offline()
+    captured = _captured_queries(backend)
+    cloudwatch = backend.metrics.session.client("cloudwatch")  # type: ignore[attr-defined]
+    with Stubber(cloudwatch) as stub:
+        stub.add_response("get_metric_data", {"MetricDataResults": [
+            {"Id": "r0", "Timestamps": [NOW], "Values": [200.0], "StatusCode": "Complete"},
+            {"Id": "e0", "Timestamps": [NOW], "Values": [2.0], "StatusCode": "Complete"},
+            {"Id": "l0", "Timestamps": [NOW], "Values": [0.35], "StatusCode": "Complete"},
+            {"Id": "s0x0", "Timestamps": [NOW], "Values": [7.0], "StatusCode": "Complete"},
+            {"Id": "s1x0", "Timestamps": [NOW], "Values": [1.0], "StatusCode": "Complete"},
+        ]})
+        config = parse_config(ecs_config({"metrics_source": "custom", "latency_statistic": "p99",
+                                          "latency_to_ms": 1000, "count_slow_requests": True}), "t")
+        window = backend.metrics.observe(target_for(config, SERVICE, "production"), "1.2.3", NOW,
+                                         NOW + timedelta(seconds=10), 10, slower_than_ms=(182.5, 500.0))
+        stub.assert_no_pending_responses()
+    assert len(captured) == 1  # one GetMetricData for requests, errors, p99 and both counts
+    stats = {q["Id"]: q["MetricStat"]["Stat"] for q in captured[0]["MetricDataQueries"]}
+    # the latency metric is in seconds here (latency_to_ms 1000): 182.5 ms is 0.1825
+    assert stats == {"r0": "Sum", "e0": "Sum", "l0": "p99", "s0x0": "TC(0.1825:)", "s1x0": "TC(0.5:)"}
+    assert window.points[0].slow_requests == {182.5: 7, 500.0: 1} and window.period_seconds == 10
+
+
+def test_slow_request_counts_are_in_the_metrics_unit_and_can_be_turned_off() -> None:
+    backend, target = offline()
+    captured = _captured_queries(backend)
+    cloudwatch = backend.metrics.session.client("cloudwatch")  # type: ignore[attr-defined]
+    with Stubber(cloudwatch) as stub:
+        stub.add_response("get_metric_data", {"MetricDataResults": []})
+        stub.add_response("get_metric_data", {"MetricDataResults": []})
+        target.config.ecs.count_slow_requests = True
+        backend.metrics.observe(target, "1.2.3", NOW, NOW + timedelta(seconds=60), 10, slower_than_ms=(150.0,))
+        target.config.ecs.count_slow_requests = False
+        backend.metrics.observe(target, "1.2.3", NOW, NOW + timedelta(seconds=60), 10, slower_than_ms=(150.0,))
+    first = {q["Id"]: q["MetricStat"] for q in captured[0]["MetricDataQueries"]}
+    assert first["s0x0"]["Stat"] == "TC(150:)"  # a custom latency metric in ms (latency_to_ms 1)
+    assert first["s0x0"]["Metric"]["MetricName"] == first["l0"]["Metric"]["MetricName"]
+    assert not any(q["Id"].startswith("s") for q in captured[1]["MetricDataQueries"])
+
+
 def test_unhealthy_target_makes_the_canary_unhealthy() -> None:
     backend, target = offline()
     ecs = backend.platform.session.client("ecs")  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def test_canary_started_in_one_backend_is_seen_by_another(
     seen = second.platform.canary_tasks(checkout, "dep-test")
     assert [t.task_id for t in seen] == [t.task_id for t in started]
     assert seen[0].version == "1.2.3"
-    assert second.platform.task_definition(checkout, revision.revision).image == image.uri
+    assert second.platform.task_definition(checkout, revision.revision).image == image.pinned
 
 
 def test_virtual_time_persists_and_never_goes_back(config: RunbookConfig, state_dir: Path) -> None:
