@@ -118,6 +118,21 @@ def test_status_exits_10_when_a_service_is_not_healthy() -> None:
     assert unhealthy.exit_code == 10 and "NOT healthy" in unhealthy.stdout
 
 
+def test_status_exits_11_when_a_backend_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.backend import BackendError
+    from tools.sandbox.platform import SandboxPlatform
+
+    def unreachable(self, target):  # type: ignore[no-untyped-def]
+        raise BackendError("ECS could not be reached (EndpointConnectionError)")
+
+    monkeypatch.setattr(SandboxPlatform, "describe_service", unreachable)
+    result = run_cli("-o", "json", "status", "checkout-api")
+    assert result.exit_code == 11
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["exit_code"] == 11
+    assert all(s["error"] and s["healthy_overall"] is False for s in document["services"])
+
+
 def test_approve_and_deny_tell_not_found_from_refused() -> None:
     assert run_cli("approve", "dep-nope").exit_code == 12
     assert run_cli("deny", "dep-nope", "--reason", "x").exit_code == 12
