@@ -5,12 +5,13 @@ Keep imports here light (typer only): chromadb and the model load inside the com
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from agent import cli_output as out
+from agent.cli_options import current, with_global_options
 from agent.commands import with_runtime
 from memory.errors import UserError
 
@@ -23,15 +24,6 @@ knowledge_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-ConfigOption = Annotated[
-    Optional[Path],  # noqa: UP045 - typer needs Optional here
-    typer.Option(
-        "--config", "-c", dir_okay=False,
-        help="Path to runbook.yaml (default: ./runbook.yaml, else the built-in sandbox).",
-    ),
-]
-
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level `runbook` app."""
@@ -62,15 +54,16 @@ def _sync_scratchpad(runtime: Runtime, index: Recall) -> int:
 
 def _model_note(model: str) -> str:
     if model.startswith("hashing"):
-        return (f"embedding: {model} (lexical: no WordPiece vocab.txt is installed for MiniLM;"
-                " set knowledge.vocab_path to use it)")
+        return (f"embedding: {model} (lexical: knowledge.embedding is 'hashing', or MiniLM's tokenizer"
+                " is missing from this install)")
     return f"embedding: {model}"
 
 
-@knowledge_app.command("add")
+@knowledge_app.command("add", epilog="\b\nExamples:\n  runbook knowledge add docs/runbooks/\n"
+                                     "  runbook -o json knowledge add docs/postmortems/2024-05-oom.md")
+@with_global_options
 def add(
-    path: Annotated[Path, typer.Argument(help="A markdown file, or a folder of them.")],
-    config: ConfigOption = None,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A markdown file, or a folder of them.")],
 ) -> None:
     """Index a markdown runbook or postmortem (or a folder of them), split into sections by heading."""
 
@@ -82,15 +75,19 @@ def add(
         files = markdown_files(path)
         if not files:
             raise UserError(f"{path}: no markdown (.md) files found.")
-        written = _open(runtime).add_knowledge(path, max_chars=runtime.recall_settings.max_section_chars)
-        print(f"Indexed {path}: {len(files)} file(s), {written} section(s) new or changed.")
+        index = _open(runtime)
+        written = index.add_knowledge(path, max_chars=runtime.recall_settings.max_section_chars)
+        out.say(f"Indexed {path}: {len(files)} file(s), {written} section(s) new or changed.")
+        out.document("knowledge add", {"path": str(path), "files": len(files), "sections_changed": written,
+                                       "model": index.model})
         return 0
 
-    raise typer.Exit(with_runtime(config, body))
+    raise typer.Exit(with_runtime(current(), body, "knowledge add"))
 
 
-@knowledge_app.command("sync")
-def sync(config: ConfigOption = None) -> None:
+@knowledge_app.command("sync", epilog="\b\nExamples:\n  runbook knowledge sync\n  runbook -o json knowledge sync")
+@with_global_options
+def sync() -> None:
     """Re-index the configured knowledge folder and the scratchpad's deployments and investigations."""
 
     def body(runtime: Runtime) -> int:
@@ -100,39 +97,38 @@ def sync(config: ConfigOption = None) -> None:
         index = _open(runtime)
         sections = index.add_knowledge(folder, max_chars=runtime.recall_settings.max_section_chars)
         records = _sync_scratchpad(runtime, index)
-        print(f"Knowledge: {folder} — {sections} section(s) new or changed.")
-        print(f"Scratchpad: {records} deployment(s)/investigation(s) new or changed.")
-        print(f"Index: {index.count()} entries ({_model_note(index.model)}).")
+        entries = index.count()
+        out.say(f"Knowledge: {folder} — {sections} section(s) new or changed.")
+        out.say(f"Scratchpad: {records} deployment(s)/investigation(s) new or changed.")
+        out.say(f"Index: {entries} entries ({_model_note(index.model)}).")
+        out.document("knowledge sync", {"folder": str(folder), "sections_changed": sections,
+                                        "records_changed": records, "entries": entries, "model": index.model})
         return 0
 
-    raise typer.Exit(with_runtime(config, body))
+    raise typer.Exit(with_runtime(current(), body, "knowledge sync"))
 
 
-@knowledge_app.command("search")
+@knowledge_app.command("search", epilog="\b\nExamples:\n  runbook knowledge search \"redis connection errors\"\n"
+                                        "  runbook knowledge search \"deploy payments-api\" -s payments-api -k runbook\n"
+                                        "  runbook -o json knowledge search \"out of memory\" | jq '.hits[0].heading'")
+@with_global_options
 def search(
-    query: Annotated[str, typer.Argument(help='What to look for, e.g. "Redis connection errors".')],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="How many results.")] = 5,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help='What to look for, e.g. "Redis connection errors".')],
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", min=1, max=50, help="How many results (1-50).")] = 5,
     kind: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--kind", "-k", help="runbook, postmortem, deployment or investigation (repeatable)."),
+        typer.Option("--kind", "-k", metavar="KIND", help="runbook, postmortem, deployment or investigation (repeatable)."),
     ] = None,
     service: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--service", "-s", help="Only entries about this service."),
+        typer.Option("--service", "-s", metavar="SERVICE", help="Only entries about this service."),
     ] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="plain or json.")] = "plain",
-    config: ConfigOption = None,
 ) -> None:
     """Search runbooks, postmortems and past deployments and investigations by meaning."""
 
     def body(runtime: Runtime) -> int:
-        import json
-
         from memory.recall import KINDS
 
-        fmt = output.lower()
-        if fmt not in ("plain", "json", "auto", "rich"):
-            raise UserError(f"--output must be plain or json, not '{output}'.")
         bad = sorted(set(kind or []) - set(KINDS))
         if bad:
             raise UserError(f"unknown --kind {', '.join(bad)}; expected one of {', '.join(KINDS)}.")
@@ -142,10 +138,9 @@ def search(
             index.add_knowledge(folder, max_chars=runtime.recall_settings.max_section_chars)
         _sync_scratchpad(runtime, index)
         hits = index.recall(query, kinds=kind or None, service=service, limit=limit)
-        if fmt == "json":
+        if current().json:
             dumped = [h.model_dump(mode="json") for h in hits]
-            payload = {"query": query, "model": index.model, "hits": dumped}
-            print(json.dumps(payload, indent=2))
+            out.document("knowledge search", {"query": query, "model": index.model, "hits": dumped})
             return 0
         if not hits:
             print("Nothing found.")
@@ -155,7 +150,7 @@ def search(
             print(f"   {where}")
             snippet = " ".join(hit.text.split())
             print(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
-        print(_model_note(index.model), file=sys.stderr)
+        out.note(_model_note(index.model))
         return 0
 
-    raise typer.Exit(with_runtime(config, body))
+    raise typer.Exit(with_runtime(current(), body, "knowledge search"))

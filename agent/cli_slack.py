@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from agent.cli_options import current, with_global_options
 
 
 def register(app: typer.Typer) -> None:
@@ -14,12 +15,13 @@ def register(app: typer.Typer) -> None:
                             no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(slack_app, name="slack")
 
-    @slack_app.command("serve")
+    @slack_app.command("serve", epilog="\b\nExamples:\n  SLACK_BOT_TOKEN=... SLACK_SIGNING_SECRET=... runbook slack serve --port 3000\n"
+                                       "  runbook -o json slack serve   # one \"serving\" JSON line once it listens")
+    @with_global_options
     def serve(
         port: Annotated[Optional[int], typer.Option("--port", "-p", help="HTTP port (default: slack.port).")] = None,  # noqa: UP045
         host: Annotated[Optional[str], typer.Option("--host", help="Address to bind (default: slack.host).")] = None,  # noqa: UP045
         mode: Annotated[Optional[str], typer.Option("--mode", help="http or socket (default: slack.mode; auto = socket when SLACK_APP_TOKEN is set).")] = None,  # noqa: UP045
-        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Path to runbook.yaml.", dir_okay=False)] = None,  # noqa: UP045
     ) -> None:
         """Run the Slack bot: approval clicks, mentions and DMs (it owns all inbound Slack traffic).
 
@@ -29,4 +31,4 @@ def register(app: typer.Typer) -> None:
         """
         from agent.slack.service import run_service
 
-        raise typer.Exit(run_service(config, port, host, mode))
+        raise typer.Exit(run_service(current().config, port, host, mode))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from memory.identity import Identity
 from tools.clock import Clock, SystemClock
 from tools.config import RunbookConfig
+from tools.config_env import Flags
 
 if TYPE_CHECKING:
     from memory.recall_settings import RecallSettings
@@ -79,14 +80,13 @@ class Runtime:
         if env_name not in self._identities:
             from tools.identity import identity_for
 
-            self._identities[env_name] = identity_for(self.config, env_name, self.environ,
-                                                      sts=lambda: self._sts(env_name))
+            self._identities[env_name] = identity_for(self.config, env_name, sts=lambda: self._sts(env_name))
         return self._identities[env_name]
 
     def _sts(self, env_name: str) -> Any:
         from tools.aws.session import AwsSession
 
-        return AwsSession(self.config.environment(env_name)[1]).client("sts")
+        return AwsSession(self.config.environment(env_name)[1], self.config).client("sts")
 
     @property
     def user(self) -> str:
@@ -128,11 +128,9 @@ class Runtime:
     def sandbox_fleet(self) -> SandboxFleet:
         """The simulated fleet every sandbox environment of this runtime shares (one clock)."""
         if self._fleet is None:
-            from tools.config_files import time_scale_setting
             from tools.sandbox import open_fleet
 
-            scale = time_scale_setting(self.config.sandbox.time_scale, self.environ)
-            self._fleet = open_fleet(self.config, self.fleet_store(), scale)
+            self._fleet = open_fleet(self.config, self.fleet_store(), self.config.sandbox.time_scale)
         return self._fleet
 
     def backend(self, environment: str) -> Backend:
@@ -188,18 +186,23 @@ class Runtime:
 
 
 def open_runtime(config_path: Path | None = None, *, environ: Mapping[str, str] | None = None,
-                 cwd: Path | None = None, wall: Clock | None = None) -> Runtime:
-    """Find and read the config; everything else opens when first used and closes with the runtime."""
+                 cwd: Path | None = None, wall: Clock | None = None, flags: Flags | None = None) -> Runtime:
+    """Find and read the config, with the environment's settings and the command's flags over it
+    (`tools.config_env`); everything else opens when first used and closes with the runtime."""
     from tools.config_files import read_config
 
     environ = os.environ if environ is None else environ
-    config = read_config(config_path, environ=environ, cwd=cwd)
+    config = read_config(config_path, environ=environ, cwd=cwd, flags=flags)
     return Runtime(config=config, environ=environ, wall=wall or SystemClock())
 
 
 def runtime_for(config: RunbookConfig, environ: Mapping[str, str] | None = None) -> Runtime:
-    """A runtime over an already loaded config (tests, the Slack bot's long-lived config)."""
-    return Runtime(config=config, environ=os.environ if environ is None else environ)
+    """A runtime over an already loaded config (tests, the Slack bot's long-lived config); one that was not
+    read by `open_runtime` gets the environment's settings here, so every door sees the same settings."""
+    from tools.config_files import apply_environment
+
+    environ = os.environ if environ is None else environ
+    return Runtime(config=apply_environment(config, environ), environ=environ)
 
 
 def runtime_as(user: str | Identity, config: RunbookConfig) -> Runtime:

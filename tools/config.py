@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from memory.errors import UserError
+from tools.config_env import ProcessEnvironment
 
 CONFIG_FILENAME = "runbook.yaml"
 
@@ -206,9 +215,9 @@ class KnowledgeConfig(_Strict):
     # A `chroma run` server shared by the team (http://host:port); None: a local index under the state dir.
     server_url: str | None = None
     folder: str | None = None  # markdown runbooks/postmortems; None: the examples bundled with runbook
-    # auto: MiniLM when a WordPiece vocab.txt is installed, else the lexical hashing embedding
+    # auto: MiniLM (its tokenizer ships with runbook), else the lexical hashing embedding
     embedding: Literal["auto", "minilm", "hashing"] = "auto"
-    vocab_path: str | None = None  # a BERT uncased vocab.txt for the MiniLM model (never downloaded)
+    vocab_path: str | None = None  # another tokenizer.json / BERT uncased vocab.txt for MiniLM (never downloaded)
     max_section_chars: int = Field(default=1500, ge=200)  # longer sections are cut at paragraphs
     # How long an answer (or the deploy's runbook hint) waits for recall before going on without it.
     wait_seconds: float = Field(default=3.0, gt=0)
@@ -238,6 +247,12 @@ class RunbookConfig(_Strict):
     path: Path | None = Field(default=None, exclude=True)  # the file read (None: the built-in sandbox)
     found_by: str = Field(default="built-in", exclude=True)  # how it was found (see tools.config_files)
     base_dir: Path | None = Field(default=None, exclude=True)  # relative paths resolve here (None: cwd)
+    # Set by `tools.config_files.read_config`: the process environment read, where each value that is not
+    # the file's came from (a variable or a flag), and what was overridden that the person should know.
+    _process: ProcessEnvironment = PrivateAttr(default_factory=ProcessEnvironment)
+    _origins: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+    _layered: bool = PrivateAttr(default=False)
 
     @field_validator("state_dir")
     @classmethod
@@ -328,6 +343,20 @@ class RunbookConfig(_Strict):
         return "built-in config, no runbook.yaml found" if self.path is None else self.source
 
     @property
+    def process(self) -> ProcessEnvironment:
+        """What the process environment said when this config was read (AWS_*, RUNBOOK_DEBUG, ...)."""
+        return self._process
+
+    @property
+    def notes(self) -> list[str]:
+        """Settings of the file that an AWS variable or flag replaced, one sentence each."""
+        return list(self._notes)
+
+    def origin(self, *path: str) -> str:
+        """Where the value at `path` came from: a variable, a flag, or "file" (the file or the default)."""
+        return self._origins.get(tuple(path), "file")
+
+    @property
     def uses_sandbox(self) -> bool:
         return any(env.backend == "sandbox" for env in self.environments.values())
 
@@ -345,7 +374,7 @@ def check_database_url(url: str) -> str:
     return url
 
 
-def _describe_error(error: dict[str, Any]) -> str:
+def _describe_error(error: dict[str, Any], with_location: bool = True) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
@@ -354,18 +383,25 @@ def _describe_error(error: dict[str, Any]) -> str:
         message = "required field is missing"
     given = error.get("input")
     shown = "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(given, dict) else f", got {given!r}"
-    return f"{location}: {message}{shown}"
+    return f"{location}: {message}{shown}" if with_location else f"{message}{shown}"
 
 
-def parse_config(data: Any, source: str) -> RunbookConfig:
+def parse_config(data: Any, source: str, origins: dict[tuple[str, ...], str] | None = None) -> RunbookConfig:
+    """`data` validated; an error names the file, or the variable or flag (`origins`) that gave the value."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}.")
     try:
         config = RunbookConfig.model_validate(data)
     except ValidationError as exc:
+        from tools.config_env import origin_of
+
         first = exc.errors()[0]
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        variable = origin_of(tuple(first["loc"]), origins or {})
+        if variable:
+            message = _describe_error(dict(first), with_location=False).removeprefix("Value error, ")
+            raise ConfigError(f"{variable}: {message}{suffix}.") from None
         raise ConfigError(f"{source}: {_describe_error(dict(first))}{suffix}.") from None
     config.source = source
     return config

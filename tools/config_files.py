@@ -1,4 +1,5 @@
-"""Finding and reading `runbook.yaml`. The first of these wins:
+"""Finding and reading `runbook.yaml`, then the environment and the flags over it (`tools.config_env`:
+flags > environment > file > defaults). The first file of these wins:
 
 1. `--config PATH`
 2. `RUNBOOK_CONFIG`
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,10 +25,9 @@ from tools.config import (
     CONFIG_FILENAME,
     ConfigError,
     RunbookConfig,
-    check_database_url,
     parse_config,
-    sandbox_default_config,
 )
+from tools.config_env import Flags, ProcessEnvironment, apply_layers, read_environment
 
 FOUND_BY = {
     "flag": "--config",
@@ -38,16 +39,16 @@ FOUND_BY = {
 }
 
 
-def user_config_path(environ: Mapping[str, str], home: Path) -> Path:
-    base = environ.get("XDG_CONFIG_HOME") or str(home / ".config")
+def user_config_path(process: ProcessEnvironment, home: Path) -> Path:
+    base = process.xdg_config_home or str(home / ".config")
     return Path(base) / "runbook" / CONFIG_FILENAME
 
 
-def find_config(explicit: Path | None, environ: Mapping[str, str], cwd: Path, home: Path) -> tuple[Path | None, str]:
+def find_config(explicit: Path | None, process: ProcessEnvironment, cwd: Path, home: Path) -> tuple[Path | None, str]:
     """(the file to read, how it was found); (None, "built-in") for the built-in sandbox."""
     if explicit is not None:
         return (explicit if explicit.is_absolute() else cwd / explicit), "flag"
-    named = environ.get("RUNBOOK_CONFIG")
+    named = process.config_file
     if named:
         path = Path(named).expanduser()
         if not path.exists():
@@ -57,7 +58,7 @@ def find_config(explicit: Path | None, environ: Mapping[str, str], cwd: Path, ho
         candidate = folder / CONFIG_FILENAME
         if candidate.exists():
             return candidate, "cwd" if folder == cwd else "parent"
-    user = user_config_path(environ, home)
+    user = user_config_path(process, home)
     if user.exists():
         return user, "user"
     return None, "built-in"
@@ -88,60 +89,88 @@ def _read_text(path: Path, shown: str) -> str:
         raise ConfigError(f"{shown} is not UTF-8 text (line {line}); save it as UTF-8.") from None
 
 
-def parse_file(path: Path, cwd: Path) -> RunbookConfig:
+def load_file(path: Path, cwd: Path) -> tuple[Any, str]:
+    """(the file's YAML data, the file as shown to the person)."""
     shown = _shown(path, cwd)
     text = _read_text(path, shown)
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), shown
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{shown}: not valid YAML{where}.") from None
+
+
+def parse_file(path: Path, cwd: Path) -> RunbookConfig:
+    """The file alone, validated (no environment, no flags)."""
+    data, shown = load_file(path, cwd)
     config = parse_config(data, shown)
     config.path = path
     config.base_dir = path.parent
     return config
 
 
-def apply_environment(config: RunbookConfig, environ: Mapping[str, str]) -> RunbookConfig:
-    """Settings the environment overrides (the environment wins over the file)."""
-    url = environ.get("RUNBOOK_DATABASE_URL")
-    if url:
-        try:
-            config.database_url = check_database_url(url)
-        except ValueError as exc:
-            raise ConfigError(f"RUNBOOK_DATABASE_URL: {exc}.") from None
-    knowledge_url = environ.get("RUNBOOK_KNOWLEDGE_URL")
-    if knowledge_url:
-        config.knowledge.server_url = knowledge_url
-    enabled = environ.get("RUNBOOK_KNOWLEDGE_ENABLED")
-    if enabled:
-        if enabled.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-            raise ConfigError(f"RUNBOOK_KNOWLEDGE_ENABLED must be true or false, got '{enabled}'.")
-        config.knowledge.enabled = enabled.lower() in ("true", "1", "yes", "on")
+def layered(data: Any, source: str, process: ProcessEnvironment, flags: Flags) -> RunbookConfig:
+    """`data` (a file's, or the built-in config's) with the environment and the flags over it, validated."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}.")
+    merged, origins, notes = apply_layers(data, process, flags)
+    config = parse_config(merged, source, origins)
+    config._process, config._origins, config._notes, config._layered = process, origins, notes, True
     return config
 
 
+def apply_environment(config: RunbookConfig, environ: Mapping[str, str] | None = None,
+                      flags: Flags | None = None) -> RunbookConfig:
+    """A config validated without them (a test's, the Slack bot's) with the environment and flags over it;
+    one read through `read_config` already has them and is returned as it is."""
+    if config._layered:
+        return config
+    again = layered(_given(config), config.source, read_environment(environ), flags or Flags())
+    again.path, again.found_by, again.base_dir = config.path, config.found_by, config.base_dir
+    return again
+
+
+def _given(config: RunbookConfig) -> dict[str, Any]:
+    """What a config built in code says: the fields set when it was made, and any nested section changed
+    after (`config.agent.max_steps = 1` leaves `agent` out of the set fields, but not out of the config)."""
+    given = config.model_dump(exclude_unset=True)
+    for name, value in config.model_dump(exclude_defaults=True).items():
+        if isinstance(value, dict) and isinstance(given.get(name, {}), dict):
+            given[name] = _deep(given.get(name, {}), value)
+        else:
+            given.setdefault(name, value)
+    return given
+
+
+def _deep(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep(merged[key], value)
+        else:
+            merged.setdefault(key, value)
+    return merged
+
+
 def read_config(explicit: Path | None = None, *, environ: Mapping[str, str] | None = None,
-                cwd: Path | None = None, home: Path | None = None) -> RunbookConfig:
-    """The configuration `runbook` uses here, with the environment's overrides applied."""
-    environ = os.environ if environ is None else environ
+                cwd: Path | None = None, home: Path | None = None, flags: Flags | None = None) -> RunbookConfig:
+    """The configuration `runbook` uses here: the file found (or the built-in sandbox's), with the
+    environment's settings and the flags over it."""
+    process = read_environment(environ)
     cwd = cwd or Path.cwd()
-    path, how = find_config(explicit, environ, cwd, home or Path.home())
-    config = sandbox_default_config(base_dir=cwd) if path is None else parse_file(path, cwd)
-    config.found_by = how
-    return apply_environment(config, environ)
+    path, how = find_config(explicit, process, cwd, home or Path.home())
+    if path is None:
+        data, shown = _built_in_data(), "<built-in sandbox>"
+    else:
+        data, shown = load_file(path, cwd)
+    config = layered(data, shown, process, flags or Flags())
+    config.path, config.found_by = path, how
+    config.base_dir = cwd if path is None else path.parent
+    return config
 
 
-def time_scale_setting(default: float, environ: Mapping[str, str] | None = None) -> float:
-    """`RUNBOOK_TIME_SCALE` (0 = instant, 60 = a minute per wall second), else `default`."""
-    raw = (os.environ if environ is None else environ).get("RUNBOOK_TIME_SCALE")
-    if raw is None or raw == "":
-        return default
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = -1.0
-    if not scale >= 0:  # also refuses nan
-        raise ConfigError(f"RUNBOOK_TIME_SCALE must be a number of at least 0, got '{raw}'.")
-    return scale
+def _built_in_data() -> Any:
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("tools").joinpath("sandbox", "default_config.yaml").read_text())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from memory.identity import Identity
@@ -32,8 +32,10 @@ def os_identity() -> Identity:
     return Identity(name=os_account(), via="os")
 
 
-def simulated_identity(config: RunbookConfig, environ: Mapping[str, str]) -> Identity:
-    return Identity(name=environ.get("RUNBOOK_USER") or config.user or os_account(), via="simulated")
+def simulated_identity(config: RunbookConfig) -> Identity:
+    """`user` (RUNBOOK_USER, which wins over the file's `user:`, as every setting's variable does), else the
+    OS account."""
+    return Identity(name=config.user or os_account(), via="simulated")
 
 
 def aws_identity(sts: Any) -> Identity:
@@ -49,13 +51,12 @@ def aws_identity(sts: Any) -> Identity:
     return Identity(name=arn, via="aws", aliases=aliases)
 
 
-def identity_for(config: RunbookConfig, environment: str, environ: Mapping[str, str],
-                 sts: Callable[[], Any] | None = None) -> Identity:
+def identity_for(config: RunbookConfig, environment: str, sts: Callable[[], Any] | None = None) -> Identity:
     """Who runs this command in `environment`, as its `identity:` provider establishes it."""
     _, env = config.environment(environment)
     provider = env.identity_provider
     if provider == "simulated":
-        return simulated_identity(config, environ)
+        return simulated_identity(config)
     if provider == "aws":
         if sts is None:
             raise BackendError(f"Environment '{environment}' establishes identity through AWS, but has no"

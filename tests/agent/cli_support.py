@@ -25,6 +25,28 @@ def run_cli(*args: str) -> Any:
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
+def json_document(*args: str) -> Any:
+    """`runbook -o json ARGS`'s one JSON document (stdout only: notes go to stderr)."""
+    import json
+
+    result = run_cli("-o", "json", *args)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.output
+    return json.loads(lines[0])
+
+
+def json_lines(*args: str) -> list[Any]:
+    """`runbook -o json ARGS`'s JSON lines (a streaming command's events)."""
+    import json
+
+    return [json.loads(line) for line in run_cli("-o", "json", *args).stdout.splitlines()]
+
+
+def recorded_deployments() -> list[dict[str, Any]]:
+    """The scratchpad's deployments as `runbook history -o json` lists them, newest first."""
+    return list(json_document("history")["deployments"])
+
+
 def colleague(*args: str, user: str = "alice", cwd: Path | None = None) -> subprocess.Popen[str]:
     """`runbook ARGS` as another person, in another process (as a second shell would)."""
     return subprocess.Popen(

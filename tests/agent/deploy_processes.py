@@ -3,7 +3,6 @@ at all), or still running while the test acts."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.scratchpad import Scratchpad
-from tests.agent.cli_support import RUNBOOK, run_cli
+from tests.agent.cli_support import RUNBOOK, recorded_deployments
 
 LOCK_KEY = "checkout-api/production"
 
@@ -74,6 +73,6 @@ def lock_expiry() -> datetime | None:
 
 
 def history() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in run_cli("history", "--output", "json").output.splitlines()]
+    return recorded_deployments()
 
 

@@ -27,7 +27,7 @@ def deploy(*args: str):  # type: ignore[no-untyped-def]
         (("checkout-api", "--version", "9.9.9", "-e", "production"), 3,
          "Image registry.example.com/checkout-api:9.9.9 does not exist in the registry."),
         (("payments-api", "--version", "3.4.2", "-e", "production"), 3, "active alarm"),
-        (("checkout-api", "--version", "1.2.3", "-e", "production", "--output", "xml"), 2, "--output must be one of"),
+        (("checkout-api", "--version", "1.2.3", "-e", "production", "--output", "xml"), 2, "'xml' is not one of 'auto', 'rich', 'plain', 'json'"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(args: tuple[str, ...], exit_code: int, message: str) -> None:
@@ -106,4 +106,4 @@ def test_every_command_explains_itself(command: list[str]) -> None:
 
 def test_approve_with_nothing_pending_says_so() -> None:
     result = run_cli("approve", "dep-nope")
-    assert result.exit_code == 2 and "No approval request found for deployment 'dep-nope'." in result.output
+    assert result.exit_code == 12 and "No approval request found for deployment 'dep-nope'." in result.output

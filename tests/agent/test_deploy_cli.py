@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -22,6 +21,7 @@ from tests.agent.cli_support import (
     colleague,
     deciding,
     fleet_snapshot,
+    recorded_deployments,
     run_cli,
 )
 
@@ -31,8 +31,7 @@ def deploy(*extra: str, version: str = "1.2.3", service: str = "checkout-api"): 
 
 
 def history_rows() -> list[dict]:
-    result = run_cli("history", "--output", "json")
-    return [json.loads(line) for line in result.output.splitlines()]
+    return recorded_deployments()
 
 
 def test_successful_deploy_follows_the_seed_and_changes_the_fleet() -> None:
@@ -152,7 +151,7 @@ def test_requester_cannot_approve_their_own_production_deploy() -> None:
     thread.start()
     result = deploy()
     thread.join(timeout=60)
-    assert own.returncode == 2
+    assert own.returncode == 13  # refused by the policy
     assert "dev (simulated) requested this production deploy and cannot approve it" in outputs[0]
     assert result.exit_code == 5, result.output
     assert "Denied by @carol" in result.output

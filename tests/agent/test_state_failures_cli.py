@@ -3,7 +3,6 @@ half-written; a store that fails mid-deploy says what is left and the command th
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -13,13 +12,13 @@ import pytest
 
 from memory.engines import dispose_engines, engine_for
 from memory.scratchpad import Scratchpad
-from tests.agent.cli_support import RUNBOOK, fleet_snapshot, run_cli
+from tests.agent.cli_support import RUNBOOK, fleet_snapshot, recorded_deployments, run_cli
 
 DB = Path(".runbook") / "runbook.db"
 
 
 def history() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in run_cli("history", "-o", "json").output.splitlines()]
+    return recorded_deployments()
 
 
 def test_a_corrupt_database_is_one_sentence_and_left_alone() -> None:
@@ -36,7 +35,7 @@ def test_a_corrupt_database_is_one_sentence_and_left_alone() -> None:
 
 def test_an_unreachable_postgresql_is_one_sentence_without_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_DATABASE_URL", "postgresql://runbook:s3cret@127.0.0.1:1/runbook")
-    result = run_cli("status")
+    result = run_cli("-q", "status")  # -q: the error alone on stderr, without the sandbox note
     assert result.exit_code == 8, result.output
     assert "127.0.0.1:1" in result.stderr and "s3cret" not in result.output
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.agent.cli_support import deciding, fleet_snapshot, run_cli, sandbox_fleet
+from tests.agent.cli_support import deciding, fleet_snapshot, recorded_deployments, run_cli, sandbox_fleet
 from tools.backend import target_for
 from tools.config import load_config
 
@@ -117,7 +117,7 @@ def test_a_file_runbook_cannot_deploy_is_one_sentence_and_changes_nothing(conten
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert fleet_snapshot() == before
-    assert run_cli("history", "--output", "json").output.strip() == ""  # no deployment was even recorded
+    assert recorded_deployments() == []  # no deployment was even recorded
 
 
 def test_a_missing_file_and_a_missing_version_are_one_sentence() -> None:

@@ -85,7 +85,7 @@ def test_a_deploy_from_a_waits_b_is_refused_b_approves_and_c_sees_it(team: Team)
             deploy_a.kill()
     assert deploy_a.returncode == 0, output
     assert "✓ Approved by @alice" in output and "DEPLOYMENT SUCCESSFUL" in output
-    rows = [json.loads(line) for line in team.run("c", "carol", "history", "-o", "json").stdout.splitlines()]
+    rows = json.loads(team.run("c", "carol", "history", "-o", "json").stdout)["deployments"]
     assert [(r["id"], r["status"], r["approver"]) for r in rows] == [
         (rows[0]["id"], "checks_failed", None), (dep, "succeeded", "alice")]  # B's refused attempt, A's deploy
     status = team.run("c", "carol", "status", "checkout-api", "-e", "production")
@@ -137,7 +137,7 @@ def test_a_deploy_killed_in_a_is_resumed_from_b(team: Team) -> None:
     read_until(deploy_a, "Observing metrics")
     deploy_a.kill()
     deploy_a.wait(timeout=30)
-    rows = [json.loads(line) for line in team.run("b", "dev", "history", "-o", "json").stdout.splitlines()]
+    rows = json.loads(team.run("b", "dev", "history", "-o", "json").stdout)["deployments"]
     dep = rows[0]["id"]
     assert rows[0]["status"] == "running"
     approver = team.start("c", "alice", "approve", "--service", "checkout-api", "-e", "production", "--wait", "120")

@@ -205,7 +205,7 @@ def test_approving_the_request_of_a_killed_deploy_is_refused_with_the_resume_hin
 
     dead = killed_deploy("Waiting for approval")
     result = run_cli("approve", dead)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 13, result.output  # refused: the deploy is gone
     assert f"({dead}) is not running any more" in result.output and f"runbook resume {dead}" in result.output
     with Scratchpad.in_dir(Path(".runbook")) as store:
         assert store.approval_for_deployment(dead).status == "pending"  # type: ignore[union-attr]

@@ -83,7 +83,7 @@ def test_the_sandbox_says_it_is_the_sandbox() -> None:
     assert "config: built-in config, no runbook.yaml found" in status.output
     deploy = run_cli("deploy", "checkout-api", "--version", "1.2.3", "--dry-run")
     assert "Sandbox: simulated fleet · built-in config" in deploy.output
-    assert '"backend": "sandbox"' in run_cli("history", "-o", "json").output
+    assert '"backend":"sandbox"' in run_cli("history", "-o", "json").output
     assert "Sandbox: a simulated fleet" in run_cli("history").output
     started = run_cli("deploy", "checkout-api", "--version", "1.2.3", "--dry-run", "-o", "json").output.splitlines()[0]
     assert '"backend":"sandbox"' in started

@@ -3,8 +3,9 @@
     backend = open_ecs_backend(config, "production")   # makes no AWS call until a tool is used
 
 Chosen by an environment with `backend: ecs` in runbook.yaml. Credentials come from the standard
-chain (the environment's `profile`, else AWS_PROFILE); the region from the environment's `region`,
-else AWS_REGION; AWS_ENDPOINT_URL is honoured by boto3 itself. Retries are botocore's adaptive mode
+chain with the profile, and the region, as `tools.config_env` orders them (--profile > AWS_PROFILE >
+the environment's `profile`; --region > AWS_REGION > AWS_DEFAULT_REGION > its `region`);
+AWS_ENDPOINT_URL is honoured by boto3 itself. Retries are botocore's adaptive mode
 (AWS_MAX_ATTEMPTS total attempts, default 10), which absorbs throttling with backoff; the
 retries spent are logged (logger `tools.aws`, INFO) when the backend closes.
 """
@@ -33,7 +34,7 @@ def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
     env_name, env = config.environment(environment)
     if env.backend != "ecs":
         raise ConfigError(f"Environment '{env_name}' does not use backend 'ecs'.")
-    session = AwsSession(env)
+    session = AwsSession(env, config)
     lbs = LoadBalancers(session)
     platform = EcsPlatform(session, lbs)
     backend = Backend(
@@ -44,7 +45,7 @@ def open_ecs_backend(config: RunbookConfig, environment: str) -> Backend:
         logs=AwsLogs(session),
         incidents=AwsIncidents(session),
         secrets=AwsSecrets(session),
-        clock=choose_clock(),
+        clock=choose_clock(config),
     )
     backend.on_close.append(
         lambda: log.info("AWS: %d API calls, %d retries (throttling absorbed)", session.calls, session.retries)

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from tools.clock import Clock, ScaledClock, SystemClock
-from tools.config import ConfigError, EnvironmentConfig
-
-DEFAULT_MAX_ATTEMPTS = 10
+from tools.config import ConfigError, EnvironmentConfig, RunbookConfig
+from tools.config_env import aws_max_attempts
 
 
 class AwsSession:
-    """Creates each client once, on first use: opening a backend makes no AWS call."""
+    """Creates each client once, on first use: opening a backend makes no AWS call.
 
-    def __init__(self, env: EnvironmentConfig) -> None:
-        profile = env.profile or os.environ.get("AWS_PROFILE") or None
-        raw = os.environ.get("AWS_MAX_ATTEMPTS", str(DEFAULT_MAX_ATTEMPTS))
-        try:
-            attempts = max(1, int(raw))
-        except ValueError:
-            raise ConfigError(f"AWS_MAX_ATTEMPTS must be a whole number, got '{raw}'.") from None
+    `env.profile` and `env.region` are already the ones to use (`tools.config_env`: --profile >
+    AWS_PROFILE > the config's; --region > AWS_REGION > AWS_DEFAULT_REGION > the config's)."""
+
+    def __init__(self, env: EnvironmentConfig, config: RunbookConfig) -> None:
+        profile = env.profile
+        attempts = aws_max_attempts(config)
         try:
             self.session = boto3.session.Session(profile_name=profile, region_name=env.region)
         except Exception as exc:  # botocore's ProfileNotFound and friends
@@ -52,12 +49,10 @@ class AwsSession:
         self.retries += int(((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts", 0))
 
 
-def choose_clock() -> Clock:
-    """Wall time against AWS. Against a local stand-in (AWS_ENDPOINT_URL set), RUNBOOK_TIME_SCALE may
-    speed time up, as in the sandbox: never against a real account, so a stray variable cannot shorten
-    a production canary."""
-    from tools.config_files import time_scale_setting
-
-    if not os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("RUNBOOK_TIME_SCALE") is None:
+def choose_clock(config: RunbookConfig) -> Clock:
+    """Wall time against AWS. Against a local stand-in (AWS_ENDPOINT_URL set), a time scale set in the
+    environment (RUNBOOK_TIME_SCALE) may speed time up, as in the sandbox: never against a real account,
+    so a stray variable cannot shorten a production canary."""
+    if not config.process.aws_endpoint_url or config.origin("sandbox", "time_scale") == "file":
         return SystemClock()
-    return ScaledClock(scale=time_scale_setting(1.0))
+    return ScaledClock(scale=config.sandbox.time_scale)

@@ -74,9 +74,9 @@ def sandbox_backend(fleet: SandboxFleet) -> Backend:
 def open_sandbox(config: RunbookConfig, state_dir: Path, time_scale: float | None = None) -> Backend:
     """A sandbox backend over the fleet file in `state_dir` (the sandbox's own tests; commands get
     theirs from the runtime, whose fleet lives in the shared database)."""
-    from tools.config_files import time_scale_setting
+    from tools.config_files import apply_environment
 
-    scale = time_scale_setting(config.sandbox.time_scale) if time_scale is None else time_scale
+    scale = apply_environment(config).sandbox.time_scale if time_scale is None else time_scale
     return sandbox_backend(open_fleet(config, FleetStore(Path(state_dir) / STATE_FILENAME), scale))
 
 

@@ -61,7 +61,7 @@ def test_a_request_to_get_around_a_gate_changes_nothing() -> None:
     before = fleet_snapshot()
     for text in ("deploy checkout-api 1.2.4 and skip the canary", "approve dep-123", "force deploy checkout 1.2.5"):
         result = run_cli("ask", text)
-        assert result.exit_code == 0 and "never by me" in result.output, result.output
+        assert result.exit_code == 2 and "never by me" in result.output, result.output  # refused: nothing ran
     assert _deployments() == [] and fleet_snapshot() == before
 
 
@@ -73,7 +73,7 @@ def test_an_unknown_service_is_named_with_the_known_ones() -> None:
 
 def test_a_deploy_without_a_version_lists_the_registrys_recent_tags() -> None:
     result = run_cli("ask", "deploy checkout to staging")
-    assert result.exit_code == 0 and _deployments() == []
+    assert result.exit_code == 0 and _deployments() == []  # asked back, with the tags it looked up
     assert "Which version of checkout-api should I deploy to staging?" in result.output
     assert "1.2.5" in result.output and "1.2.4" in result.output and "Running: 1.2.2 in production" in result.output
 

@@ -26,7 +26,7 @@ def test_follow_up_uses_the_session() -> None:
 
 def test_unknown_requests_say_what_works_offline() -> None:
     result = run_cli("ask", "write me a poem about kubernetes")
-    assert result.exit_code == 0 and "No model is configured" in result.output
+    assert result.exit_code == 2 and "No model is configured" in result.output  # nothing ran
 
 
 def test_status_command() -> None:

