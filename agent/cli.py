@@ -30,8 +30,6 @@ from agent.cli_options import (
     with_global_options,
 )
 
-DISTRIBUTION = "runbook-sre"  # the package's name on the index; the command is `runbook`
-
 app = typer.Typer(
     name="runbook",
     help=(
@@ -57,13 +55,9 @@ app.add_typer(sandbox_app, name="sandbox")
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from agent.version import DISTRIBUTION, runbook_version
 
-        try:
-            number = version(DISTRIBUTION)
-        except PackageNotFoundError:  # run from a checkout that was never installed
-            number = "unknown (not installed)"
-        print(f"runbook {number} ({DISTRIBUTION}, Python {sys.version.split()[0]})")
+        print(f"runbook {runbook_version()} ({DISTRIBUTION}, Python {sys.version.split()[0]})")
         raise typer.Exit(0)
 
 

@@ -38,6 +38,7 @@ import mcp_types as types
 from mcp.server import Server
 
 from agent.toolkit import Capability, Catalogue, Toolbox, ToolResult
+from agent.version import runbook_version
 from skills.resources import Resources
 from tools.config import RunbookConfig
 
@@ -172,9 +173,7 @@ class McpDoor:
             result = await anyio.to_thread.run_sync(self.call, params.name, dict(params.arguments or {}))
             return mcp_result(result)
 
-        from importlib.metadata import version
-
-        return Server("runbook", version=version("runbook"), instructions=INSTRUCTIONS,
+        return Server("runbook", version=runbook_version(), instructions=INSTRUCTIONS,
                       on_list_tools=list_tools, on_call_tool=call_tool)
 
 

@@ -3,12 +3,11 @@ ran before it and is not stopped by the alarms that deploy raised."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.agent.cli_support import deciding, fleet_snapshot, run_cli, sandbox_fleet
+from tests.agent.cli_support import deciding, fleet_snapshot, recorded_deployments, run_cli, sandbox_fleet
 from tests.agent.deploy_processes import killed_deploy
 from tools.backend import BackendError, target_for
 from tools.config import load_config
@@ -21,7 +20,7 @@ def deploy(version: str, *extra: str):  # type: ignore[no-untyped-def]
 
 
 def history_rows() -> list[dict]:
-    return [json.loads(line) for line in run_cli("history", "--output", "json").output.splitlines()]
+    return recorded_deployments()
 
 
 def printed_rollback_command(output: str) -> list[str]:

@@ -46,7 +46,7 @@ def test_a_deploy_reads_metrics_once_per_judgement_and_never_lists_them(
         result = cli("deploy", SERVICE, "--version", "1.2.3", "--environment", "production", "--output", "json")
     approver.communicate(timeout=60)
     assert result.exit_code == 0, result.output
-    judgements = [e for e in map(json.loads, result.output.splitlines()) if e["kind"] == "metrics_observed"]
+    judgements = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "metrics_observed"]
     names = [name for name, _ in calls]
     assert "ListMetrics" not in names
     # A judgement reads at most once (canary and stable together, only the periods completed since the last
