@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -83,6 +83,9 @@ class DeployContext:
     terminal_prompt: TerminalPrompt | None = None
     heartbeat: Any = None  # the running deploy's Heartbeat (None: steps run on their own, in tests)
     runbook_hint: Any = None  # the deploy runbook lookup (skills.deploy.knowledge) until it is shown
+    # Who else sees every event after the sink: the deploy's Slack thread (skills.deploy.slack_thread).
+    # A subscriber never raises into the deploy and never blocks it.
+    subscribers: list[Callable[[Event], None]] = field(default_factory=list)
 
     @classmethod
     def open(cls, resources: Resources, request: DeployRequest, sink: Callable[[Event], None],
@@ -91,8 +94,14 @@ class DeployContext:
         config = resources.config
         target = target_for(config, request.service, request.environment)
         request.environment, env = config.environment(request.environment)
-        return cls(resources=resources, env=env, target=target, backend=resources.backend(request.environment),
-                   sink=sink, request=request, terminal_prompt=terminal_prompt)
+        ctx = cls(resources=resources, env=env, target=target, backend=resources.backend(request.environment),
+                  sink=sink, request=request, terminal_prompt=terminal_prompt)
+        from skills.deploy.slack_thread import thread_for
+
+        thread = thread_for(resources, request.environment, env, request.kind)
+        if thread is not None:
+            ctx.subscribers.append(thread)
+        return ctx
 
     @property
     def config(self) -> RunbookConfig:
@@ -149,7 +158,13 @@ class DeployContext:
         event.deployment_id = self.request.deployment_id
         event.at = event.at or self.now()
         self.store.append_event(self.request.deployment_id, event.kind, event.at, event.model_dump(mode="json"))
+        self.notify(event)
+
+    def notify(self, event: Event) -> None:
+        """Hand an event to the renderer, then to every subscriber."""
         self.sink(event)
+        for subscriber in self.subscribers:
+            subscriber(event)
 
 
 class DeployState(TypedDict, total=False):

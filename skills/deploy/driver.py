@@ -137,4 +137,4 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcom
     try:
         ctx.emit(finished)
     except Exception:  # noqa: BLE001 - the audit trail cannot take it: the person still sees it
-        ctx.sink(finished)
+        ctx.notify(finished)
