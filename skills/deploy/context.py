@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from skills.resources import Resources
 from tools.backend import Backend, target_for
 from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
 from tools.models import ServiceTarget
+
+log = logging.getLogger(__name__)
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -164,7 +167,10 @@ class DeployContext:
         """Hand an event to the renderer, then to every subscriber."""
         self.sink(event)
         for subscriber in self.subscribers:
-            subscriber(event)
+            try:
+                subscriber(event)
+            except Exception:  # noqa: BLE001 - a bystander's failure is no reason to stop a deploy
+                log.warning("a subscriber could not take a %s event", event.kind, exc_info=True)
 
 
 class DeployState(TypedDict, total=False):
