@@ -275,7 +275,7 @@ class SlackThread:
     def _work(self) -> None:
         while True:
             items = [self._queue.get()]
-            while True:  # what else is queued: a rollout's older progress is superseded by its newer
+            while True:  # what else is queued: a rollout's older progress is superseded by its newer one
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
@@ -284,9 +284,9 @@ class SlackThread:
             for index, item in enumerate(items):
                 if item is None:
                     continue
-                if isinstance(item, Post) and item.key in PROGRESS_KEYS and any(
+                if isinstance(item, Post) and item.key in PROGRESS_KEYS and item.key in self._thread.edited and any(
                         isinstance(later, Post) and later.key == item.key for later in items[index + 1:]):
-                    continue
+                    continue  # an edit that a newer one in the same batch supersedes (the first is always posted)
                 self._send(item)
             if done:
                 return

@@ -83,9 +83,10 @@ def test_rollout_progress_is_posted_once_then_edited() -> None:
     poster(finished())
     rollout = [(text, ts) for text, ts in slack.posted if "Rollout" in text]
     assert len(rollout) == 1 and rollout[0][1] == "1.0"  # in the thread of the "deploy started" message
-    # Progress queued faster than Slack answers is coalesced: only the newest of a batch is sent.
-    final = [text for ts, text in slack.updated if ts != "1.0"]
-    assert (final or [rollout[0][0]])[-1].startswith("✅ *Rollout complete:* 4/4 tasks on 1.2.3")
+    assert rollout[0][0].startswith("🔄 *Rollout in progress:* 0/4")
+    # Progress queued faster than Slack answers is coalesced: only the newest edit of a batch is sent.
+    edits = [text for ts, text in slack.updated if ts == "2.0"]
+    assert 1 <= len(edits) <= 4 and edits[-1].startswith("✅ *Rollout complete:* 4/4 tasks on 1.2.3")
 
 
 def test_a_dry_run_posts_nothing() -> None:
