@@ -105,3 +105,31 @@ def test_events_left_out_are_not_posted() -> None:
     poster(finished())
     assert [text.split("*")[1] for text, _ in slack.posted] == ["Deploy started:", "DEPLOYMENT SUCCESSFUL"]
     assert slack.updated and "DEPLOYMENT SUCCESSFUL" in slack.updated[-1][1]  # the root says how it ended
+
+
+class StoreWithCard:
+    """The scratchpad as a resumed deploy finds it: the approval card was posted before the process died."""
+
+    def approval_for_deployment(self, deployment_id: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(slack_channel="CAPPROVALS", slack_ts="100.0")
+
+
+def test_a_resumed_deploy_goes_on_under_its_card() -> None:
+    slack = RecordingSlack()
+    poster = SlackThread(slack, "#runbook-approvals", SlackThreadConfig(), card_expected=True,  # type: ignore[arg-type]
+                         store=StoreWithCard())  # type: ignore[arg-type]
+    poster(started())
+    poster(RolloutProgress(desired=4, new_running=4, old_running=0, elapsed_seconds=30, state="COMPLETED"))
+    poster(finished())
+    assert [ts for _, ts in slack.posted] == ["100.0", "100.0"]  # no second root: both under the card
+    assert slack.posted[-1][0].startswith("✅ *DEPLOYMENT SUCCESSFUL*")
+
+
+def test_a_rollback_says_so_at_the_root() -> None:
+    slack = RecordingSlack()
+    poster = SlackThread(slack, "#deploys", SlackThreadConfig(), card_expected=False, kind="rollback")  # type: ignore[arg-type]
+    poster(started())
+    poster(finished())
+    assert slack.posted[0][0].startswith("🚀 *Rollback started:* checkout-api 1.2.3 to staging")
