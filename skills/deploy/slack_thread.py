@@ -249,7 +249,7 @@ class SlackThread:
 
     def finish_without_card(self) -> None:
         """The deploy ended (or went on) without a card: the held posts go under a message of their own."""
-        if self.card_expected and not self._rooted and self._held:
+        if self.card_expected and not self._rooted:
             self._post_root()
 
     def _enqueue(self, item: Post | Root) -> None:
@@ -320,7 +320,7 @@ def thread_for(resources: Resources, environment: str, env: EnvironmentConfig,
                kind: str = "deploy") -> SlackThread | None:
     """The deploy's thread poster, or None where the environment posts no thread or Slack is not set up."""
     slack = resources.config.slack
-    if not slack.threads_in(environment, env.approval):
+    if not slack.threads_in(environment, env.approval) or not slack.for_environment(environment).thread.events:
         return None
     client = resources.slack()
     if client is None:

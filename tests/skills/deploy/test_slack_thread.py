@@ -133,3 +133,15 @@ def test_a_rollback_says_so_at_the_root() -> None:
     poster(started())
     poster(finished())
     assert slack.posted[0][0].startswith("🚀 *Rollback started:* checkout-api 1.2.3 to staging")
+
+
+def test_only_the_outcome_of_a_deploy_that_ended_before_its_card() -> None:
+    slack = RecordingSlack()
+    poster = SlackThread(slack, "#runbook-approvals", SlackThreadConfig(events=["outcome"]),  # type: ignore[arg-type]
+                         card_expected=True)
+    poster(started())
+    poster(finished())
+    root, outcome = slack.posted
+    assert root[0].startswith("🚀 *Deploy started:*") and root[1] is None
+    assert outcome == (outcome[0], "1.0") and outcome[0].startswith("✅ *DEPLOYMENT SUCCESSFUL*")
+    assert "DEPLOYMENT SUCCESSFUL" in slack.updated[-1][1]
