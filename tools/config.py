@@ -159,12 +159,29 @@ class EcsServiceConfig(_Strict):
     error_filter_pattern: str = "ERROR"
 
 
+ThreadEvent = Literal["canary", "rollout", "validation", "rollback", "outcome"]
+THREAD_EVENTS: tuple[ThreadEvent, ...] = ("canary", "rollout", "validation", "rollback", "outcome")
+
+
+class SlackThreadConfig(_Strict):
+    """What a deploy posts in its Slack thread (under the approval card, or under a "deploy started"
+    message where no card is posted): the canary's verdict, the rollout's progress (one message, edited
+    in place), the post-deploy validation, any rollback, and the outcome."""
+
+    enabled: bool = True
+    events: list[ThreadEvent] = Field(default_factory=lambda: list(THREAD_EVENTS))
+
+    def posts(self, event: ThreadEvent) -> bool:
+        return self.enabled and event in self.events
+
+
 class SlackEnvironmentConfig(_Strict):
-    """Where one environment's approval requests go in Slack, and who may click Approve."""
+    """Where one environment's approval requests and deploy threads go in Slack, and who may click Approve."""
 
     channel: str | None = None  # default: SlackConfig.approval_channel
     approvers: list[str] = Field(default_factory=list)  # Slack user IDs (U…)
     approver_group: str | None = None  # a Slack user group ID (S…); its members may approve
+    thread: SlackThreadConfig = Field(default_factory=SlackThreadConfig)
 
 
 class SlackConfig(_Strict):
@@ -185,6 +202,12 @@ class SlackConfig(_Strict):
 
     def channel_for(self, environment: str) -> str:
         return self.for_environment(environment).channel or self.approval_channel
+
+    def threads_in(self, environment: str, approval: ApprovalPolicy) -> bool:
+        """Whether deploys to `environment` post a thread: Slack approves there, or the environment is
+        named under `slack.environments`, and its thread is enabled."""
+        configured = approval.slack or environment in self.environments
+        return configured and self.for_environment(environment).thread.enabled
 
     def runbook_user(self, slack_user_id: str) -> str | None:
         """The runbook user name mapped to a Slack user ID, if any."""

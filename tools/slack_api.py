@@ -59,8 +59,10 @@ class SlackClient:
         data = self._call("chat_postMessage", channel=channel, text=text, blocks=blocks)
         return PostedMessage(channel=data["channel"], ts=data["ts"])
 
-    def update_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> PostedMessage:
-        data = self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+    def update_message(self, channel: str, ts: str, text: str,
+                       blocks: list[dict[str, Any]] | None = None) -> PostedMessage:
+        extra: dict[str, Any] = {} if blocks is None else {"blocks": blocks}
+        data = self._call("chat_update", channel=channel, ts=ts, text=text, **extra)
         return PostedMessage(channel=data.get("channel", channel), ts=data.get("ts", ts))
 
     def post_ephemeral(self, channel: str, user: str, text: str) -> None:

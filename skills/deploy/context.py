@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -19,6 +20,8 @@ from skills.resources import Resources
 from tools.backend import Backend, target_for
 from tools.config import EnvironmentConfig, RunbookConfig, Thresholds
 from tools.models import ServiceTarget
+
+log = logging.getLogger(__name__)
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -84,6 +87,9 @@ class DeployContext:
     terminal_prompt: TerminalPrompt | None = None
     heartbeat: Any = None  # the running deploy's Heartbeat (None: steps run on their own, in tests)
     runbook_hint: Any = None  # the deploy runbook lookup (skills.deploy.knowledge) until it is shown
+    # Who else sees every event after the sink: the deploy's Slack thread (skills.deploy.slack_thread).
+    # A subscriber never raises into the deploy and never blocks it.
+    subscribers: list[Callable[[Event], None]] = field(default_factory=list)
 
     @classmethod
     def open(cls, resources: Resources, request: DeployRequest, sink: Callable[[Event], None],
@@ -92,8 +98,14 @@ class DeployContext:
         config = resources.config
         target = target_for(config, request.service, request.environment)
         request.environment, env = config.environment(request.environment)
-        return cls(resources=resources, env=env, target=target, backend=resources.backend(request.environment),
-                   sink=sink, request=request, terminal_prompt=terminal_prompt)
+        ctx = cls(resources=resources, env=env, target=target, backend=resources.backend(request.environment),
+                  sink=sink, request=request, terminal_prompt=terminal_prompt)
+        from skills.deploy.slack_thread import thread_for
+
+        thread = thread_for(resources, request.environment, env, request.kind)
+        if thread is not None:
+            ctx.subscribers.append(thread)
+        return ctx
 
     @property
     def config(self) -> RunbookConfig:
@@ -150,7 +162,16 @@ class DeployContext:
         event.deployment_id = self.request.deployment_id
         event.at = event.at or self.now()
         self.store.append_event(self.request.deployment_id, event.kind, event.at, event.model_dump(mode="json"))
+        self.notify(event)
+
+    def notify(self, event: Event) -> None:
+        """Hand an event to the renderer, then to every subscriber."""
         self.sink(event)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # noqa: BLE001 - a bystander's failure is no reason to stop a deploy
+                log.warning("a subscriber could not take a %s event", event.kind, exc_info=True)
 
 
 class DeployState(TypedDict, total=False):

@@ -162,7 +162,7 @@ def abandon(ctx: DeployContext, state: DeployState, reason: str, outcome: Outcom
     try:
         ctx.emit(finished)
     except Exception:  # noqa: BLE001 - the audit trail cannot take it: the person still sees it
-        ctx.sink(finished)
+        ctx.notify(finished)
     return outcome
 
 
