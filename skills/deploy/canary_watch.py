@@ -46,7 +46,7 @@ def open_watch(ctx: DeployContext, plan: CanaryPlan, stable_version: str) -> Can
 def judge_now(ctx: DeployContext, watch: CanaryWatch, healthy: bool) -> Judgement:
     """Read what is new, then judge everything so far, with the canary tasks' health as read a moment ago."""
     watch.update(ctx.now())
-    return judge_canary(watch.evidence, ctx.thresholds, healthy)
+    return judge_canary(watch.evidence, ctx.thresholds, healthy, relative=ctx.request.kind != "rollback")
 
 
 def observed_event(phase: str, judgement: Judgement, watch: CanaryWatch, window_seconds: float,

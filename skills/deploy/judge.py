@@ -44,8 +44,11 @@ def fmt_ms(value: float | None) -> str:
 
 # --- the canary -----------------------------------------------------------------------------------
 
-def _metric_state(cmp: seq.Comparison, metric: str) -> tuple[bool | None, str]:
-    worse = any(cmp.crossed[f"{metric}_{kind}"] for kind in ("worse", "slo", "change"))
+RELATIVE = ("worse", "slo", "change")  # the statements against a canary; a rollback's: only "slo"
+
+
+def _metric_state(cmp: seq.Comparison, metric: str, kinds: tuple[str, ...] = RELATIVE) -> tuple[bool | None, str]:
+    worse = any(cmp.crossed[f"{metric}_{kind}"] for kind in kinds)
     if worse:
         return False, "unhealthy"
     if cmp.crossed[f"{metric}_fine"]:
@@ -53,10 +56,10 @@ def _metric_state(cmp: seq.Comparison, metric: str) -> tuple[bool | None, str]:
     return None, "inconclusive"
 
 
-def _canary_reasons(ev: Evidence, limits: Thresholds) -> list[str]:
+def _canary_reasons(ev: Evidence, limits: Thresholds, relative: bool = True) -> list[str]:
     cmp, new, base = ev.comparison, ev.new, ev.base
     reasons = []
-    if cmp.crossed["errors_worse"] or cmp.crossed["errors_change"]:
+    if relative and (cmp.crossed["errors_worse"] or cmp.crossed["errors_change"]):
         when = "became" if cmp.crossed["errors_change"] and not cmp.crossed["errors_worse"] else "is"
         reasons.append(f"Error rate {fmt_percent(new.error_rate_percent)} {when} credibly higher than the stable"
                        f" version's {fmt_percent(base.error_rate_percent)} ({new.errors} of the"
@@ -64,7 +67,7 @@ def _canary_reasons(ev: Evidence, limits: Thresholds) -> list[str]:
     if cmp.crossed["errors_slo"]:
         reasons.append(f"Error rate {fmt_percent(new.error_rate_percent)} is credibly above the"
                        f" {fmt_percent(limits.error_rate_percent)} threshold")
-    if ev.latency_counted and (cmp.crossed["slow_worse"] or cmp.crossed["slow_change"]):
+    if relative and ev.latency_counted and (cmp.crossed["slow_worse"] or cmp.crossed["slow_change"]):
         reasons.append(f"Latency: {fmt_percent(new.slow_percent)} of canary requests were slower than"
                        f" {fmt_ms(ev.reference_ms)} (the stable's p99 before the deploy), against"
                        f" {fmt_percent(base.slow_percent)} of the stable's")
@@ -94,17 +97,19 @@ def _more(ev: Evidence) -> list[MoreEvidence]:
                  f"it is {seq.R_MAX:g}x worse than stable")]
 
 
-def judge_canary(ev: Evidence, limits: Thresholds, health_checks_passing: bool) -> Judgement:
+def judge_canary(ev: Evidence, limits: Thresholds, health_checks_passing: bool, relative: bool = True) -> Judgement:
     """The canary's verdict from everything observed since its health checks.
 
     Unhealthy: some statement against it is established (error rate or slow requests credibly above the
     stable's, or above the SLO, or turned worse late), or its health checks fail. Healthy: both metrics
     are shown to be less than r_max times the stable's. Otherwise inconclusive, with how much more
-    traffic each verdict needs.
+    traffic each verdict needs. Without `relative` (a rollback, which returns to a version known before
+    and possibly worse than the one it leaves) only the absolute thresholds can make it unhealthy.
     """
     cmp, new, base = ev.comparison, ev.new, ev.base
-    errors_ok, errors_verdict = _metric_state(cmp, "errors")
-    latency_ok, latency_verdict = _metric_state(cmp, "slow")
+    kinds = RELATIVE if relative else ("slo",)
+    errors_ok, errors_verdict = _metric_state(cmp, "errors", kinds)
+    latency_ok, latency_verdict = _metric_state(cmp, "slow", kinds)
     if not ev.latency_counted and latency_ok is not False:
         latency_ok, latency_verdict = None, "not counted"
     readings = [
@@ -125,7 +130,7 @@ def judge_canary(ev: Evidence, limits: Thresholds, health_checks_passing: bool) 
             verdict="Passing" if health_checks_passing else "Failing",
         ),
     ]
-    reasons = _canary_reasons(ev, limits)
+    reasons = _canary_reasons(ev, limits, relative)
     if not health_checks_passing:
         reasons.append("Canary health checks are failing")
     if reasons:

@@ -205,3 +205,14 @@ def test_the_validation_sparkline_spans_before_and_after() -> None:
 
     assert before_then_after([1.0] * 30, [0.1] * 30) == [1.0] * 10 + [0.1] * 30  # the step at the rollout shows
     assert before_then_after([1.0] * 30, []) == []
+
+
+def test_a_rollback_is_held_to_the_thresholds_only() -> None:
+    # Going back to a version known to run at 0.6% errors from one at 0.03%: worse than the stable, but
+    # it is the way back; only an SLO statement (or failing health checks) may stop it.
+    back = evidence(traffic(60, 0.006, 0.0003))
+    assert judge_canary(back, LIMITS, True).verdict == "unhealthy"  # as a deploy it would be stopped
+    rollback = judge_canary(back, LIMITS, True, relative=False)
+    assert rollback.verdict != "unhealthy" and rollback.reasons == []
+    broken = judge_canary(evidence(traffic(60, 0.05, 0.0003)), LIMITS, True, relative=False)
+    assert broken.verdict == "unhealthy" and any("above the 1% threshold" in r for r in broken.reasons)
