@@ -23,21 +23,22 @@ from pathlib import Path
 RUNBOOK = [sys.executable, "-c", "from agent.cli import main; main()"]
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one process."""
+def timed(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one process, which must exit with one of the `ok` codes."""
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if process.returncode not in ok:
         raise SystemExit(f"{' '.join(argv[3:])} exited {process.returncode}")
     return elapsed, usage.ru_maxrss / 1024
 
 
-def bench(argv: list[str], runs: int, cwd: Path, env: dict[str, str]) -> list[tuple[float, float]]:
-    timed(argv, cwd, env)  # warm the page cache and the state
-    return [timed(argv, cwd, env) for _ in range(runs)]
+def bench(argv: list[str], runs: int, cwd: Path, env: dict[str, str],
+          ok: tuple[int, ...] = (0,)) -> list[tuple[float, float]]:
+    timed(argv, cwd, env, ok)  # warm the page cache and the state
+    return [timed(argv, cwd, env, ok) for _ in range(runs)]
 
 
 def bench_deploy(runs: int, env: dict[str, str]) -> list[tuple[float, float]]:
@@ -77,7 +78,8 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         report("python -c pass", pass_, yardstick, "the yardstick")
         report("runbook --help", bench(RUNBOOK + ["--help"], args.runs, cwd, env), yardstick, "<= 5x")
-        report("runbook status", bench(RUNBOOK + ["status"], args.runs, cwd, env), yardstick, "<= 0.35 s")
+        # exit 10: a service is not healthy (the sandbox's payments-api has a firing alarm by design)
+        report("runbook status", bench(RUNBOOK + ["status"], args.runs, cwd, env, ok=(0, 10)), yardstick, "<= 0.35 s")
         report("runbook history", bench(RUNBOOK + ["history"], args.runs, cwd, env), yardstick, "<= 0.35 s")
     report("full sandbox deploy", bench_deploy(args.runs, env), yardstick, "<= 2.0 s, <= 250 MiB")
 
