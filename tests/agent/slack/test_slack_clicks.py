@@ -117,8 +117,9 @@ def test_a_second_click_changes_nothing(slack_world: SlackWorld) -> None:
 
 def test_two_concurrent_clicks_one_wins(slack_world: SlackWorld) -> None:
     record, message = slack_world.open_request()
-    clicks = [threading.Thread(target=slack_world.click, args=(message, "alice")),
-              threading.Thread(target=slack_world.click, args=(message, "carol", slack_cards.DENY_ACTION))]
+    seen = copy.deepcopy(message)  # the card as both saw it, buttons and all (the first click removes them)
+    clicks = [threading.Thread(target=slack_world.click, args=(seen, "alice")),
+              threading.Thread(target=slack_world.click, args=(seen, "carol", slack_cards.DENY_ACTION))]
     for thread in clicks:
         thread.start()
     for thread in clicks:
