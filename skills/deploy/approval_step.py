@@ -9,14 +9,16 @@ canary healthy, which the approval card then says. Approving while it is inconcl
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
+from memory.records import ApprovalRecord
 from skills import approval as gate
 from skills.deploy import slack_approval
 from skills.deploy.canary import HealthEvery, canary_healthy
 from skills.deploy.canary_watch import judge_now, observed_event, open_watch, summary_lines
 from skills.deploy.context import DeployContext, DeployState
-from skills.deploy.evidence import CanaryPlan
+from skills.deploy.evidence import CanaryPlan, CanaryWatch
 from skills.deploy.knowledge import show_deploy_runbook
 from skills.events import ApprovalRequested, CanaryVerdictChanged, MoreEvidence, StepFinished, StepStarted
 
@@ -140,7 +142,8 @@ def wait_for_decision(
             time.sleep(MIN_POLL_WALL_SECONDS - spent)
 
 
-def _degraded_since(ctx: DeployContext, record: Any, entered: Any, watch: Any, health: Any, horizon: float) -> str | None:
+def _degraded_since(ctx: DeployContext, record: ApprovalRecord, entered: datetime, watch: CanaryWatch | None,
+                    health: HealthEvery, horizon: float) -> str | None:
     """An approval given before this wait began (the deploy was resumed after its process died) was given on
     evidence the canary has added to since: judge it again up to now before the rollout; the reason to
     stop, or None."""

@@ -21,9 +21,14 @@ LOCK_KEY = "checkout-api/production"
 
 def start_deploy(until: str, version: str = "1.2.3") -> tuple[subprocess.Popen[str], str]:
     """`runbook deploy` in its own process, slow enough (time scale 20) to stop at the line containing `until`."""
-    env = os.environ | {"RUNBOOK_TIME_SCALE": "20"}
-    process = subprocess.Popen(RUNBOOK + ["deploy", "checkout-api", "--version", version, "-e", "production"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return run_until(RUNBOOK + ["deploy", "checkout-api", "--version", version, "-e", "production"], until,
+                     env=os.environ | {"RUNBOOK_TIME_SCALE": "20"})
+
+
+def run_until(argv: list[str], until: str, cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`argv` in its own process, left running once it prints a line containing `until`; (process, output so far)."""
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     seen = []
     for line in process.stdout:

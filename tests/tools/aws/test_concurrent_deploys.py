@@ -14,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.agent.deploy_processes import run_until
 from tests.tools.aws import test_deploy_e2e as e2e
 from tests.tools.aws.conftest import ecs_config
 from tests.tools.aws.test_deploy_e2e import Scheduler
@@ -32,16 +33,7 @@ def checkout(path: Path) -> Path:
 
 
 def deploy_until(cwd: Path, until: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(RUNBOOK + DEPLOY, cwd=cwd, env=os.environ | {"RUNBOOK_USER": "dev"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if until in line:
-            return process, "".join(seen)
-    process.wait(timeout=30)
-    raise AssertionError(f"the deploy ended before {until!r}:\n" + "".join(seen))
+    return run_until(RUNBOOK + DEPLOY, until, cwd=cwd, env=os.environ | {"RUNBOOK_USER": "dev"})
 
 
 def canaries_as_seen(world: World) -> list[tuple[Any, ...]]:
