@@ -226,8 +226,7 @@ class World:
                 self._fail_tasks(svc, group, missing, old)
                 continue
             if missing and svc["taskDefinition"] in self.unpullable:
-                for task in self.run_tasks(svc, group, missing):
-                    self.ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason=self.unpullable[svc["taskDefinition"]])
+                self._start_stopped(svc, group, missing, self.unpullable[svc["taskDefinition"]])
                 continue
             if missing:
                 started = self.run_tasks(svc, group, missing)
@@ -242,6 +241,17 @@ class World:
                         self.deregister(group_arn, self.targets_of(task))
 
     # The ways tasks start and join target groups; ShopWorld runs them on EC2 instances instead.
+    def _start_stopped(self, svc: dict[str, Any], group: str, count: int, why: str) -> None:
+        """Tasks that stop as they start (an image that cannot be pulled). Stand-in: done in moto's backend
+        (its server runs in this process) in one go, so that a deploy polling meanwhile does not catch them
+        RUNNING for the length of an HTTP round trip, as RunTask then StopTask through the API let it."""
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[ACCOUNT][REGION]
+        for task in backend.run_task(CLUSTER, svc["taskDefinition"], count, None, "ecs-svc/standin", None, "FARGATE",
+                                     self.network, group=group):
+            backend.stop_task(CLUSTER, task.task_arn, why)
+
     def run_tasks(self, svc: dict[str, Any], group: str, count: int) -> list[dict[str, Any]]:
         return list(self.ecs.run_task(
             cluster=CLUSTER,
