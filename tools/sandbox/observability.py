@@ -155,7 +155,7 @@ def _evaluate(alarm: AlarmRecord, source: TrafficSource) -> Alarm:
 
 
 def _value(alarm: AlarmRecord, source: TrafficSource, end: datetime) -> float | None:
-    points = source.observe(None, end - ALARM_WINDOW, end, 60)
+    points = source.observe(None, end - ALARM_WINDOW, end, 60, with_latency=alarm.metric == "p99_ms")
     window = MetricWindow(version=None, start=end - ALARM_WINDOW, end=end, points=points)
     if alarm.metric == "error_rate_percent":
         # Like an alarm on IF(errors >= N, rate, 0): on a quiet service, 3 errors in 135 requests

@@ -122,12 +122,14 @@ class TrafficSource:
 
     def observe(
         self, version: str | None, start: datetime, end: datetime, period_seconds: int,
-        slower_than_ms: Sequence[float] = (),
+        slower_than_ms: Sequence[float] = (), with_latency: bool = True,
     ) -> list[MetricPoint]:
+        """Points of [start, end); without latency (no p99, no slow counts) when only counts are wanted,
+        which spares drawing every request's latency."""
         points: list[MetricPoint] = []
         for p_start, p_end in _periods(start, end, period_seconds, self.now):
             versions = [version] if version is not None else self.versions(p_start, p_end)
-            parts = [self._sample(v, p_start, p_end, period_seconds) for v in versions]
+            parts = [self._sample(v, p_start, p_end, period_seconds, with_latency) for v in versions]
             present = [p for p in parts if p is not None]
             if present:
                 points.append(_to_point(p_start, present, slower_than_ms))

@@ -179,3 +179,13 @@ def test_out_of_memory_logs_under_load(backend: Backend, checkout: ServiceTarget
     window = full_load_window(backend, checkout, "1.2.4")
     events = backend.logs.error_events(checkout, window.start, window.end, pattern="heap space").events
     assert events and all(e.version == "1.2.4" for e in events)
+
+
+def test_counts_without_latency_are_the_same_counts(backend: Backend, checkout: ServiceTarget) -> None:
+    # the error-rate alarms read counts only (status evaluates every alarm of every service)
+    now = backend.clock.now()
+    source = backend.platform.fleet.traffic(checkout)  # type: ignore[attr-defined]
+    full = source.observe(None, now - timedelta(minutes=3), now, 60)
+    counts = source.observe(None, now - timedelta(minutes=3), now, 60, with_latency=False)
+    assert [(p.requests, p.errors) for p in counts] == [(p.requests, p.errors) for p in full]
+    assert all(p.p99_ms is not None for p in full) and all(p.p99_ms is None for p in counts)
