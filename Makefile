@@ -20,12 +20,12 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/runbook sandbox demo
 
-## test: set up with the dev extras, run lint, types, import contracts and the whole suite
+## test: set up with the dev extras, run lint, types, import contracts and the whole suite (on every core, up to 4)
 test: $(STAMP)
 	$(BIN)/ruff check agent skills tools memory prompts tests evals
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 ## test-wheel: build a wheel, pip-install it in a fresh venv, run --version, the demo and a MiniLM search
 test-wheel: $(STAMP)
