@@ -116,7 +116,9 @@ def test_bad_canary_fails_with_reasons(make_ctx) -> None:  # type: ignore[no-unt
     state |= run_config_validation(ctx, state, 6)
     state |= run_canary(ctx, state, 6)
     assert state["outcome"] == "canary_failed"
-    assert any("Latency p99" in reason for reason in state["observations"])
+    # p99 13x the stable's: the SLO reason ("Latency p99 ... threshold") or the comparison with the stable
+    # ("Latency: N% of canary requests were slower than ...") is first, depending on the traffic's noise
+    assert any(reason.startswith("Latency") for reason in state["observations"]), state["observations"]
 
 
 @pytest.mark.parametrize(("desired", "percent", "count"), [(10, 10, 1), (4, 10, 1), (20, 10, 2), (10, 25, 3), (3, 50, 2)])
