@@ -132,7 +132,7 @@ class TrafficSource:
             parts = [self._sample(v, p_start, p_end, period_seconds, with_latency) for v in versions]
             present = [p for p in parts if p is not None]
             if present:
-                points.append(_to_point(p_start, present, slower_than_ms))
+                points.append(_to_point(p_start, present, slower_than_ms if with_latency else ()))
         return points
 
     def error_events(self, start: datetime, end: datetime, pattern: str | None, limit: int) -> list[LogEvent]:
