@@ -186,6 +186,7 @@ def test_counts_without_latency_are_the_same_counts(backend: Backend, checkout: 
     now = backend.clock.now()
     source = backend.platform.fleet.traffic(checkout)  # type: ignore[attr-defined]
     full = source.observe(None, now - timedelta(minutes=3), now, 60)
-    counts = source.observe(None, now - timedelta(minutes=3), now, 60, with_latency=False)
+    counts = source.observe(None, now - timedelta(minutes=3), now, 60, (180.0,), with_latency=False)
     assert [(p.requests, p.errors) for p in counts] == [(p.requests, p.errors) for p in full]
     assert all(p.p99_ms is not None for p in full) and all(p.p99_ms is None for p in counts)
+    assert all(not p.slow_requests for p in counts)  # unknown, not zero
