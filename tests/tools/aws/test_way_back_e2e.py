@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tests.tools.aws import test_deploy_e2e as e2e
 from tests.tools.aws.faults import on_backend_clients
 from tests.tools.aws.test_deploy_e2e import Scheduler, colleague_approves, deploy
-from tests.tools.aws.world import ACCOUNT, CLUSTER, NAMESPACE, REGION, SERVICE, World
+from tests.tools.aws.world import ACCOUNT, CLUSTER, REGION, SERVICE, World
 
 server, world = e2e.server, e2e.world  # the same fixtures: a moto server and an account built on it
 
@@ -68,25 +68,13 @@ class FailsOnceLive:
             return
         start, end = params["StartTime"], params["EndTime"]
         stamp = start.replace(second=start.second // 10 * 10, microsecond=0)
-        errors = 50 if self.live else 0
-        dims = [{"Name": "Service", "Value": SERVICE}, {"Name": "Version", "Value": BAD}]
-        datums = []
+        stamps = []
         while stamp < end:
             if stamp not in self.written:
                 self.written.add(stamp)
-                for name, value in (("RequestCount", 100), ("Errors5xx", errors), ("Latency", 120)):
-                    datums.append(
-                        {
-                            "MetricName": name,
-                            "Dimensions": dims,
-                            "Timestamp": stamp,
-                            "Value": value,
-                            "StorageResolution": 1,
-                        }
-                    )
+                stamps.append(stamp)
             stamp += timedelta(seconds=10)
-        for i in range(0, len(datums), 900):
-            self.world.cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=datums[i : i + 900])
+        self.world.publish_at(BAD, stamps, errors=50 if self.live else 0)
 
 
 def push_bad_version(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,10 +161,15 @@ class World:
         step: int = 10,
     ) -> None:
         """Custom metrics of one version, a point every `step` seconds."""
+        stamps = [start + timedelta(seconds=i * step) for i in range(minutes * 60 // step)]
+        self.publish_at(version, stamps, requests, errors, latency_ms)
+
+    def publish_at(self, version: str, stamps: list[datetime], requests: float = 100, errors: float = 0,
+                   latency_ms: float = 120) -> None:
+        """Custom metrics of one version, a point at each of `stamps`."""
         datums = []
-        for i in range(minutes * 60 // step):
-            stamp = start + timedelta(seconds=i * step)
-            dims = [{"Name": "Service", "Value": SERVICE}, {"Name": "Version", "Value": version}]
+        dims = [{"Name": "Service", "Value": SERVICE}, {"Name": "Version", "Value": version}]
+        for stamp in stamps:
             for name, value in (("RequestCount", requests), ("Errors5xx", errors), ("Latency", latency_ms)):
                 datums.append(
                     {
